@@ -17,6 +17,8 @@ FEATURES = (
     "lms_service.core",
     "lms_service.accounts",
     "lms_service.orgs",
+    "lms_service.lrs",
+    "lms_service.packages",
 )
 
 
@@ -29,6 +31,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     if config:
         app.config.update(config)
 
+    register_proxy(app)
     register_logging(app)
     register_extensions(app)
     register_i18n(app)
@@ -37,6 +40,14 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     register_errorhandlers(app)
     register_commands(app)
     return app
+
+
+def register_proxy(app: Flask) -> None:
+    count = app.config.get("PROXY_COUNT", 0)
+    if count:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count)  # type: ignore[method-assign]
 
 
 def register_logging(app: Flask) -> None:

@@ -46,7 +46,7 @@ def translate():
 @translate.command("update")
 def translate_update():
     """Extract messages and merge them into every catalog."""
-    _pybabel("extract", "-F", "babel.cfg", "-k", "_l", "--no-location", "--sort-output", "-o", POT, ".")
+    _pybabel("extract", "-F", "babel.cfg", "-k", "_l", "--no-location", "--sort-output", "-o", POT, "lms_service")
     _pybabel("update", "-i", POT, "-d", TRANSLATIONS, "--no-wrap", "--ignore-obsolete")
 
 
@@ -54,7 +54,7 @@ def translate_update():
 @click.argument("language")
 def translate_init(language: str):
     """Start a catalog for LANGUAGE."""
-    _pybabel("extract", "-F", "babel.cfg", "-k", "_l", "--no-location", "--sort-output", "-o", POT, ".")
+    _pybabel("extract", "-F", "babel.cfg", "-k", "_l", "--no-location", "--sort-output", "-o", POT, "lms_service")
     _pybabel("init", "-i", POT, "-d", TRANSLATIONS, "-l", language, "--no-wrap")
 
 

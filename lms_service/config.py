@@ -119,4 +119,6 @@ def load_config(instance_path: str, environ: os._Environ[str] | dict[str, str] |
         "INVITATION_DAYS": _int("INVITATION_DAYS", env.get("INVITATION_DAYS"), 14),
         "MODULES_PATH": env.get("MODULES_PATH", str(Path(__file__).resolve().parent.parent / "modules")),
         "LOG_LEVEL": env.get("LOG_LEVEL", "INFO").upper(),
+        # How many reverse proxies (load balancers) sit in front and set X-Forwarded-*; 0 trusts none.
+        "PROXY_COUNT": _int("PROXY_COUNT", env.get("PROXY_COUNT"), 0),
     }

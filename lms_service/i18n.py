@@ -5,7 +5,9 @@ best match of Accept-Language, else Swedish.
 """
 from __future__ import annotations
 
-from flask import Flask, current_app, request, session
+import os
+
+from flask import Flask, current_app, has_request_context, request, session
 from flask_babel import get_locale
 from flask_login import current_user
 
@@ -20,6 +22,10 @@ def supported_languages() -> tuple[str, ...]:
 
 def select_locale() -> str:
     languages = supported_languages()
+    if not has_request_context():
+        # CLI: the terminal's language (LANG=sv_SE.UTF-8 gives Swedish), else English.
+        wanted = (os.environ.get("LMS_LANGUAGE") or os.environ.get("LANG") or "en")[:2].lower()
+        return wanted if wanted in languages else "en"
     if current_user and current_user.is_authenticated and current_user.language in languages:
         return current_user.language
     chosen = session.get("lang")
@@ -33,8 +39,6 @@ def current_language() -> str:
 
 
 def init_i18n(app: Flask) -> None:
-    import os
-
     app.config.setdefault(
         "BABEL_TRANSLATION_DIRECTORIES", os.path.join(os.path.dirname(__file__), "translations")
     )

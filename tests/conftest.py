@@ -106,6 +106,9 @@ def _clean_tables(request):
     if "app" not in request.fixturenames:
         return
     app = request.getfixturevalue("app")
+    import shutil
+
+    shutil.rmtree(app.config["MAIL_FOLDER"], ignore_errors=True)
     with app.app_context():
         db.session.remove()
         tables = [t for t in reversed(db.metadata.sorted_tables)]
@@ -122,7 +125,10 @@ def _clean_tables(request):
 @pytest.fixture
 def make_app(test_config):
     """Build another app on the same database with extra settings: ``make_app(RATELIMIT_ENABLED=True)``."""
+    from lms_service.extensions import limiter
+
     apps = []
+    limiter_enabled = limiter.enabled
 
     def factory(**overrides):
         app = create_app({**test_config, **overrides})
@@ -130,6 +136,8 @@ def make_app(test_config):
         return app
 
     yield factory
+    # The limiter is a process-wide singleton: undo what another app's settings did to it.
+    limiter.enabled = limiter_enabled
     for app in apps:
         with app.app_context():
             db.session.remove()
@@ -156,3 +164,74 @@ def csrf_token(client, url: str) -> str:
     match = _CSRF_RE.search(response.get_data(as_text=True))
     assert match, f"no csrf_token on {url}"
     return match.group(1)
+
+
+PASSWORD = "correct-horse-battery"
+
+
+@pytest.fixture
+def create_user(app):
+    """``create_user(email=..., roles=("author",), organisation=org)`` → the new user's id."""
+
+    def factory(email="learner@example.se", display_name="Lena Lärling", password=PASSWORD, language="sv",
+                roles=(), organisation=None):
+        from lms_service.accounts.services import create_user as service_create_user
+
+        with app.app_context():
+            org_id = organisation if isinstance(organisation, int) or organisation is None else organisation.id
+            user = service_create_user(email, display_name, password, language, roles=roles, organisation_id=org_id)
+            return user.id
+
+    return factory
+
+
+@pytest.fixture
+def create_org(app):
+    """``create_org(name=..., org_number=...)`` → the new organisation's id."""
+    numbers = iter(["556677-8899", "559012-3450", "556123-4567", "556036-0793", "556016-0680"])
+
+    def factory(name="Komponent AB", org_number=None, county="01", kind="vehicle_supplier"):
+        from lms_service.orgs.services import create_organisation
+
+        with app.app_context():
+            return create_organisation(name, org_number or next(numbers), county, kind).id
+
+    return factory
+
+
+def login(client, email, password=PASSWORD):
+    """Log in through the real form (CSRF token included); returns the response."""
+    token = csrf_token(client, "/login")
+    return client.post("/login", data={"csrf_token": token, "email": email, "password": password})
+
+
+@pytest.fixture
+def auth(client):
+    """``auth.login(email)`` / ``auth.logout()`` on the shared ``client``."""
+
+    class Auth:
+        def login(self, email, password=PASSWORD):
+            response = login(client, email, password)
+            assert response.status_code == 302, response.get_data(as_text=True)[:500]
+            return response
+
+        def logout(self):
+            token = csrf_token(client, "/account")
+            return client.post("/logout", data={"csrf_token": token})
+
+    return Auth()
+
+
+def sent_mails(app) -> list:
+    """The mails written to the mail folder, oldest first, as email.message.EmailMessage objects."""
+    import email
+    from email import policy
+
+    folder = Path(app.config["MAIL_FOLDER"])
+    paths = sorted(folder.glob("*.eml"), key=lambda p: (p.stat().st_mtime, p.name)) if folder.exists() else []
+    return [email.message_from_bytes(p.read_bytes(), policy=policy.default) for p in paths]
+
+
+def last_mail_text(app) -> str:
+    message = sent_mails(app)[-1]
+    return f"To: {message['To']}\nSubject: {message['Subject']}\n\n{message.get_content()}"

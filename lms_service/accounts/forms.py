@@ -4,7 +4,13 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, HiddenField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length
 
+from ..forms import select_choices
+
 LANGUAGE_CHOICES = [("sv", "Svenska"), ("en", "English")]
+
+
+def _languages():
+    return select_choices(LANGUAGE_CHOICES)
 
 
 class LoginForm(FlaskForm):
@@ -29,7 +35,7 @@ class SignupForm(FlaskForm):
         DataRequired(message=_l("Type the password again.")),
         EqualTo("password", message=_l("The two passwords are not the same."))],
         render_kw={"autocomplete": "new-password"})
-    language = SelectField(_l("Language"), choices=LANGUAGE_CHOICES, validate_choice=False)
+    language = SelectField(_l("Language"), choices=_languages, validate_choice=False)
     organisation_id = SelectField(_l("Your company"), coerce=str, validate_choice=False)
     invitation = HiddenField()
 
@@ -53,7 +59,7 @@ class ProfileForm(FlaskForm):
     display_name = StringField(_l("Your name"), validators=[DataRequired(message=_l("Enter your name.")),
                                                              Length(max=120)],
                                render_kw={"autocomplete": "name"})
-    language = SelectField(_l("Language"), choices=LANGUAGE_CHOICES, validate_choice=False)
+    language = SelectField(_l("Language"), choices=_languages, validate_choice=False)
 
 
 class ChangePasswordForm(FlaskForm):

@@ -7,6 +7,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 
 from ..errors import UserError
 from ..extensions import limiter
+from ..forms import select_choices
 from ..i18n import current_language
 from ..orgs import services as org_services
 from ..security import safe_next
@@ -28,9 +29,10 @@ def _field_error(form, error: UserError) -> None:
         flash(error.message, "error")
 
 
-def _organisation_choices(include_none: bool = True) -> list[tuple[str, str]]:
+def _organisation_choices(include_none: bool = True):
     choices = [("", _("No company / choose later"))] if include_none else []
-    return choices + [(str(o.id), f"{o.name} ({o.org_number})") for o in org_services.list_organisations()]
+    return select_choices(choices + [(str(o.id), f"{o.name} ({o.org_number})")
+                                     for o in org_services.list_organisations()])
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -175,7 +177,7 @@ def change_password():
         except UserError as error:
             _field_error(form, error)
         else:
-            login_user(current_user)  # the session version changed: keep this session, end the others
+            login_user(current_user._get_current_object())  # the session version changed: keep this session, end the others
             flash(_("Your password has been changed."), "success")
             return redirect(url_for("accounts.account"))
     return _account_page(password=form, status=400)

@@ -7,6 +7,7 @@ from flask_login import current_user, login_required
 
 from ..accounts.access import can_manage_org, role_required
 from ..errors import UserError
+from ..forms import select_choices
 from ..i18n import current_language
 from ..orgs.models import OrgKind
 from . import services
@@ -45,8 +46,8 @@ def index():
 @role_required("admin")
 def create():
     form = OrganisationForm()
-    form.county.choices = [("", _("Choose a county"))] + county_choices(current_language())
-    form.kind.choices = [(k.value, str(KIND_LABELS[k.value])) for k in OrgKind]
+    form.county.choices = select_choices([("", _("Choose a county"))] + county_choices(current_language()))
+    form.kind.choices = select_choices((k.value, KIND_LABELS[k.value]) for k in OrgKind)
     if form.validate_on_submit():
         try:
             organisation = services.create_organisation(form.name.data, form.org_number.data, form.county.data,
