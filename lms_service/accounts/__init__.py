@@ -7,10 +7,14 @@ from flask_babel import lazy_gettext as _l
 from ..extensions import db, login_manager
 
 def init_app(app: Flask) -> None:
-    from . import cli, views
+    from ..core import add_nav
+    from . import admin_views, cli, views
     from .models import User
 
     app.register_blueprint(views.bp)
+    app.register_blueprint(admin_views.bp)
+    add_nav(app, _l("Accounts"), "accounts_admin.index", lambda u: u.is_authenticated and u.has_role("admin"),
+            order=80)
     app.cli.add_command(cli.users)
 
     login_manager.login_view = "accounts.login"

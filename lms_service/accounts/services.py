@@ -183,3 +183,49 @@ def grant_role(email: str, role: str) -> User:
         raise UserError(_("Unknown role %(role)s.", role=role), field="role") from None
     db.session.commit()
     return user
+
+
+def search_users(query: str = "", page: int = 1, per_page: int = 50):
+    """Users whose e-mail or name contains ``query``, newest first, one page at a time."""
+    statement = sa.select(User).order_by(User.created_at.desc(), User.id.desc())
+    query = (query or "").strip().lower()
+    if query:
+        pattern = f"%{query.replace('%', '').replace('_', '')}%"
+        statement = statement.where(sa.or_(User.email.like(pattern), sa.func.lower(User.display_name).like(pattern)))
+    return db.paginate(statement, page=page, per_page=per_page, error_out=False)
+
+
+def set_roles(user_id: int, roles: set[str], acting: User) -> User:
+    """Replace a user's granted roles (admins only; an admin cannot drop their own admin role)."""
+    user = db.session.get(User, user_id)
+    if user is None:
+        raise UserError(_("No such account."), status=404)
+    unknown = roles - {r.value for r in Role}
+    if unknown:
+        raise UserError(_("Unknown role %(role)s.", role=", ".join(sorted(unknown))), field="roles")
+    if user.id == acting.id and Role.admin.value not in roles:
+        raise UserError(_("You cannot remove your own administrator role."), field="roles")
+    if Role.org_admin.value in roles and user.organisation_id is None:
+        raise UserError(_("Only a member of a company can be its administrator."), field="roles")
+    for role in Role:
+        if role is Role.learner:
+            continue
+        if role.value in roles:
+            user.grant(role)
+        else:
+            user.revoke(role)
+    db.session.commit()
+    return user
+
+
+def set_active(user_id: int, active: bool, acting: User) -> User:
+    user = db.session.get(User, user_id)
+    if user is None:
+        raise UserError(_("No such account."), status=404)
+    if user.id == acting.id and not active:
+        raise UserError(_("You cannot deactivate your own account."))
+    user.active = active
+    if not active:
+        user.session_version += 1  # ends the user's sessions now
+    db.session.commit()
+    return user
