@@ -185,7 +185,7 @@ def test_password_reset_by_mailed_one_time_token(app, client, create_user):
 
 
 def test_expired_and_unknown_reset_tokens(app, client, create_user):
-    create_user(email="op@komponent.se")
+    create_user(email="op@komponent.se", language="en")
     client.post("/password/forgot", data={"csrf_token": csrf_token(client, "/password/forgot"),
                                           "email": "op@komponent.se"})
     link = _reset_link(app)

@@ -136,7 +136,7 @@ def test_invitation_with_malformed_email_is_refused(app, client, auth, create_us
 def test_join_request_is_approved_by_the_org_admin(app, client, auth, create_user, create_org):
     org = create_org()
     create_user(email="orgadmin@lms.se", roles=("org_admin",), organisation=org)
-    learner_id = create_user(email="new@lms.se")
+    learner_id = create_user(email="new@lms.se", language="en")
     auth.login("new@lms.se")
     response = client.post("/account/join", data={"csrf_token": csrf_token(client, "/account"),
                                                   "organisation_id": str(org)})

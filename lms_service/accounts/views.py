@@ -56,8 +56,11 @@ def login():
 
 @bp.route("/logout", methods=["POST"])
 def logout():
+    language = current_user.language if current_user.is_authenticated else session.get("lang")
     logout_user()
     session.clear()
+    if language:
+        session["lang"] = language  # the pages stay in the language the person chose
     flash(_("You have logged out."), "success")
     return redirect(url_for("core.home"))
 
