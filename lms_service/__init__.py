@@ -19,6 +19,8 @@ FEATURES = (
     "lms_service.orgs",
     "lms_service.lrs",
     "lms_service.packages",
+    "lms_service.learning",
+    "lms_service.forwarding",
 )
 
 
