@@ -118,6 +118,7 @@ def load_config(instance_path: str, environ: os._Environ[str] | dict[str, str] |
         "PASSWORD_RESET_HOURS": _int("PASSWORD_RESET_HOURS", env.get("PASSWORD_RESET_HOURS"), 2),
         "INVITATION_DAYS": _int("INVITATION_DAYS", env.get("INVITATION_DAYS"), 14),
         "MODULES_PATH": env.get("MODULES_PATH", str(Path(__file__).resolve().parent.parent / "modules")),
+        "MODULE_UPLOAD_MAX_BYTES": _int("MODULE_UPLOAD_MAX_BYTES", env.get("MODULE_UPLOAD_MAX_BYTES"), 20 * 1024 * 1024),
         "LOG_LEVEL": env.get("LOG_LEVEL", "INFO").upper(),
         # How many reverse proxies (load balancers) sit in front and set X-Forwarded-*; 0 trusts none.
         "PROXY_COUNT": _int("PROXY_COUNT", env.get("PROXY_COUNT"), 0),
