@@ -36,6 +36,14 @@ def _int(name: str, value: str | None, default: int) -> int:
         raise ConfigError(f"{name} must be a whole number, got {value!r}") from None
 
 
+def _choice(name: str, value: str | None, allowed: tuple[str, ...], default: str) -> str:
+    if value is None or value == "":
+        return default
+    if value not in allowed:
+        raise ConfigError(f"{name} must be one of {', '.join(allowed)}, got {value!r}")
+    return value
+
+
 def _persistent_secret(instance_path: Path) -> str:
     """A secret generated once and kept in instance/, so sessions survive restarts on a dev machine."""
     path = instance_path / DEFAULT_DEV_SECRET_FILE
@@ -119,6 +127,9 @@ def load_config(instance_path: str, environ: os._Environ[str] | dict[str, str] |
         "INVITATION_DAYS": _int("INVITATION_DAYS", env.get("INVITATION_DAYS"), 14),
         "MODULES_PATH": env.get("MODULES_PATH", str(Path(__file__).resolve().parent.parent / "modules")),
         "MODULE_UPLOAD_MAX_BYTES": _int("MODULE_UPLOAD_MAX_BYTES", env.get("MODULE_UPLOAD_MAX_BYTES"), 20 * 1024 * 1024),
+        "LRS_MAX_BODY_BYTES": _int("LRS_MAX_BODY_BYTES", env.get("LRS_MAX_BODY_BYTES"), 20 * 1024 * 1024),
+        "LRS_DEFAULT_VERSION": _choice("LRS_DEFAULT_VERSION", env.get("LRS_DEFAULT_VERSION"), ("2.0.0", "1.0.3"),
+                                       "2.0.0"),
         "LOG_LEVEL": env.get("LOG_LEVEL", "INFO").upper(),
         # How many reverse proxies (load balancers) sit in front and set X-Forwarded-*; 0 trusts none.
         "PROXY_COUNT": _int("PROXY_COUNT", env.get("PROXY_COUNT"), 0),

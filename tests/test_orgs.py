@@ -89,7 +89,7 @@ def test_invitation_link_lets_a_colleague_sign_up_into_the_company(app, client, 
     signup_url = f"/signup?invitation={token}"
     response = client.post("/signup", data={
         "csrf_token": csrf_token(client, signup_url), "invitation": token, "display_name": "Nils Ny",
-        "email": "nils@montering.se", "password": PASSWORD, "password_again": PASSWORD, "language": "sv"})
+        "email": "nils@montering.se", "password": PASSWORD, "password_again": PASSWORD, "language": "en"})
     assert response.status_code == 302
     with app.app_context():
         nils = db.session.execute(sa.select(User).where(User.email == "nils@montering.se")).scalar_one()
