@@ -13,6 +13,18 @@ def _languages():
     return select_choices(LANGUAGE_CHOICES)
 
 
+class NewPasswordForm(FlaskForm):
+    """A new password typed twice; the services check its rules."""
+
+    password = PasswordField(_l("New password (at least 10 characters)"),
+                             validators=[DataRequired(message=_l("Choose a password."))],
+                             render_kw={"autocomplete": "new-password"})
+    password_again = PasswordField(_l("New password again"), validators=[
+        DataRequired(message=_l("Type the password again.")),
+        EqualTo("password", message=_l("The two passwords are not the same."))],
+        render_kw={"autocomplete": "new-password"})
+
+
 class LoginForm(FlaskForm):
     email = EmailField(_l("E-mail"), validators=[DataRequired(message=_l("Enter your e-mail address."))],
                        render_kw={"autocomplete": "username"})
@@ -45,14 +57,8 @@ class ForgotPasswordForm(FlaskForm):
                        render_kw={"autocomplete": "email"})
 
 
-class ResetPasswordForm(FlaskForm):
-    password = PasswordField(_l("New password (at least 10 characters)"),
-                             validators=[DataRequired(message=_l("Choose a password."))],
-                             render_kw={"autocomplete": "new-password"})
-    password_again = PasswordField(_l("New password again"), validators=[
-        DataRequired(message=_l("Type the password again.")),
-        EqualTo("password", message=_l("The two passwords are not the same."))],
-        render_kw={"autocomplete": "new-password"})
+class ResetPasswordForm(NewPasswordForm):
+    pass
 
 
 class ProfileForm(FlaskForm):
@@ -62,17 +68,10 @@ class ProfileForm(FlaskForm):
     language = SelectField(_l("Language"), choices=_languages, validate_choice=False)
 
 
-class ChangePasswordForm(FlaskForm):
+class ChangePasswordForm(NewPasswordForm):
     current_password = PasswordField(_l("Current password"),
                                      validators=[DataRequired(message=_l("Enter your current password."))],
                                      render_kw={"autocomplete": "current-password"})
-    password = PasswordField(_l("New password (at least 10 characters)"),
-                             validators=[DataRequired(message=_l("Choose a password."))],
-                             render_kw={"autocomplete": "new-password"})
-    password_again = PasswordField(_l("New password again"), validators=[
-        DataRequired(message=_l("Type the password again.")),
-        EqualTo("password", message=_l("The two passwords are not the same."))],
-        render_kw={"autocomplete": "new-password"})
 
 
 class JoinForm(FlaskForm):
