@@ -45,18 +45,30 @@ def _choice(name: str, value: str | None, allowed: tuple[str, ...], default: str
 
 
 def _persistent_secret(instance_path: Path) -> str:
-    """A secret generated once and kept in instance/, so sessions survive restarts on a dev machine."""
+    """A secret generated once and kept in instance/, so sessions survive restarts on a dev machine.
+
+    Several gunicorn workers may start at the same moment: the secret is written to a temporary file
+    and linked into place, so exactly one value wins and nobody reads a half-written file.
+    """
     path = instance_path / DEFAULT_DEV_SECRET_FILE
     if path.exists():
         value = path.read_text().strip()
         if len(value) >= 32:
             return value
+        path.unlink()  # too short to be ours: replace it
     instance_path.mkdir(parents=True, exist_ok=True)
     value = secrets.token_urlsafe(48)
+    temporary = instance_path / f".{DEFAULT_DEV_SECRET_FILE}.{os.getpid()}.{secrets.token_hex(4)}"
     # Created with mode 0600: the key signs sessions and tokens.
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as handle:
         handle.write(value)
+    try:
+        os.link(temporary, path)
+    except FileExistsError:
+        value = path.read_text().strip()  # another process won the race: use its secret
+    finally:
+        temporary.unlink()
     return value
 
 

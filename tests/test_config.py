@@ -56,3 +56,17 @@ def test_environment_overrides(tmp_path):
     assert config["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg://p@127.0.0.1/x"
     assert config["BASE_URL"] == "https://lms.example.se"
     assert config["SESSION_COOKIE_SECURE"] is True
+
+
+def test_concurrent_starts_agree_on_one_generated_secret(tmp_path):
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(max_workers=6) as pool:
+        secrets = set(pool.map(_secret_in, [str(tmp_path)] * 12))
+    assert len(secrets) == 1
+    assert (tmp_path / "secret_key").read_text() in secrets
+    assert [p.name for p in tmp_path.iterdir()] == ["secret_key"]  # no temporary files left behind
+
+
+def _secret_in(folder: str) -> str:
+    return load_config(folder, environ={})["SECRET_KEY"]
