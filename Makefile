@@ -6,7 +6,7 @@ PORT ?= 5000
 HOST ?= 127.0.0.1
 export FLASK_APP := lms_service
 
-.PHONY: run test install translations migrate demo lint typecheck bench clean
+.PHONY: run test install translations migrate lint typecheck clean
 
 $(VENV)/.installed: setup.cfg
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -31,7 +31,12 @@ run: migrate
 	@echo "Serving on http://$(HOST):$(PORT)  (demo accounts: see README.md)"
 	$(BIN)/gunicorn "lms_service:create_app()" --bind $(HOST):$(PORT) --workers 2 --threads 4
 
-test: install
+# axe-core for the accessibility scans in the browser tests (from the npm registry, when npm is there).
+tests/browser/node_modules/axe-core/axe.min.js:
+	@if command -v npm >/dev/null 2>&1; then sh tests/browser/install-axe.sh; \
+	else echo "npm not found: the accessibility scans will be skipped"; fi
+
+test: install tests/browser/node_modules/axe-core/axe.min.js
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: install

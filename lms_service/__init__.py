@@ -20,6 +20,7 @@ FEATURES = (
     "lms_service.lrs",
     "lms_service.packages",
     "lms_service.learning",
+    "lms_service.certificates",
     "lms_service.forwarding",
 )
 
