@@ -50,4 +50,4 @@ def test_the_verification_page_on_a_phone(app, live_server, phone_page, certific
     assert "Åsa Öberg" in page.content()
     assert page.evaluate("document.documentElement.scrollWidth") <= 360
     page.goto(f"{live_server}/verify/not-a-certificate")
-    assert page.get_by_role("heading", level=1).inner_text() in ("Certificate not found", "Intyget hittades inte")
+    assert page.get_by_role("heading", level=1).inner_text() in ("Certificate not found", "Intyget finns inte")

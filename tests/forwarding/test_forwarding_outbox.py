@@ -222,7 +222,7 @@ def test_a_statement_erased_at_the_source_is_never_sent(app, ingest, add_target,
 
 
 def test_deleting_a_target_on_the_page_needs_confirmation(app, client, auth, create_user, add_target):
-    create_user(email="admin@example.se", roles=("admin",))
+    create_user(email="admin@example.se", roles=("admin",), language="en")
     auth.login("admin@example.se")
     target_id = add_target("http://127.0.0.1:1/xapi/", name="OEM")
     url = f"/admin/forwarding/targets/{target_id}/delete"
