@@ -31,7 +31,7 @@ def test_ten_modules_in_three_paths(packages):
     assert [p["id"] for p in paths["paths"]] == ["resource-efficiency", "fossil-free-electrification",
                                                  "green-data-compliance"]
     assert not check_catalogue(paths, packages).issues
-    listed = {slug: p["id"] for p in paths["paths"] for slug in p["modules"]}
+    listed = {entry["module"]: p["id"] for p in paths["paths"] for entry in p["modules"]}
     assert set(listed) == {p.slug for p in packages}
     for package in packages:
         assert package.manifest["learning_path"] == listed[package.slug]

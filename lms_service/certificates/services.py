@@ -287,7 +287,7 @@ def _user_for(progress: LearnerProgress) -> tuple[User, Registration] | None:
 
 
 def _meets(move_on: str, progress: LearnerProgress | None) -> bool:
-    from ..learning.services import _meets as learning_meets  # the learning feature's one moveOn rule
+    from ..learning.services import meets_move_on as learning_meets  # the learning feature's one moveOn rule
 
     return learning_meets(move_on, progress)
 
@@ -321,7 +321,10 @@ def _issue_paths(user: User, module_slug: str | None, trigger: tuple[str, str] |
     outcomes = []
     for path in db.session.execute(sa.select(LearningPath).order_by(LearningPath.key)).scalars():
         # Each module's rule: its own moveOn where the catalogue gives one, else the path's.
-        rules = {entry.module_slug: getattr(entry, "move_on", None) or path.move_on for entry in path.modules}
+        # Optional modules count for nothing; the path is complete when every required one meets its rule.
+        # A NotApplicable module is satisfied by definition (cmi5), so it adds nothing to wait for either.
+        rules = {entry.module_slug: entry.move_on or path.move_on for entry in path.modules
+                 if entry.required and (entry.move_on or path.move_on) != "NotApplicable"}
         slugs = list(rules)
         if not slugs or (module_slug is not None and module_slug not in rules):
             continue

@@ -870,13 +870,17 @@ def my_learning(user: Any) -> tuple[list[MyRegistration], list[MyRegistration], 
         (finished if registration.finished else active).append(item)
     certificates = []
     for path in packages.list_learning_paths():
-        slugs = path.module_slugs
-        if slugs and all(_meets(path.move_on, status_by_slug.get(slug)) for slug in slugs):
-            certificates.append(Certificate(path, slugs))
+        required = [entry for entry in path.modules if entry.required]
+        if required and all(meets_move_on(entry.move_on or path.move_on, status_by_slug.get(entry.module_slug))
+                            for entry in required):
+            certificates.append(Certificate(path, path.module_slugs))
     return active, finished, certificates
 
 
-def _meets(move_on: str, progress: LearnerProgress | None) -> bool:
+def meets_move_on(move_on: str, progress: LearnerProgress | None) -> bool:
+    """cmi5's moveOn rule for one module: has the registration's progress satisfied it?"""
+    if move_on == "NotApplicable":
+        return True
     if progress is None:
         return False
     passed = progress.passed_at is not None

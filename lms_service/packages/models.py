@@ -125,6 +125,11 @@ class LearningPath(db.Model):
     def module_slugs(self) -> list[str]:
         return [entry.module_slug for entry in self.modules]
 
+    @property
+    def module_entries(self) -> list[dict]:
+        """The modules as paths.yaml gives them, normalised: module, move_on (or None), required."""
+        return [{"module": e.module_slug, "move_on": e.move_on, "required": e.required} for e in self.modules]
+
 
 class LearningPathModule(db.Model):
     """A module's place in a path, by slug (a path may name a module before it is imported)."""
@@ -136,6 +141,10 @@ class LearningPathModule(db.Model):
     learning_path_id: Mapped[int] = mapped_column(sa.ForeignKey("learning_paths.id", ondelete="CASCADE"), index=True)
     position: Mapped[int] = mapped_column()
     module_slug: Mapped[str] = mapped_column(sa.String(64), index=True)
+    # The module's own cmi5 moveOn rule; None means the path's rule.
+    move_on: Mapped[str | None] = mapped_column(sa.String(30))
+    # An optional module counts for nothing: the path is complete when every required one meets its rule.
+    required: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
 
     learning_path: Mapped[LearningPath] = relationship(back_populates="modules")
 

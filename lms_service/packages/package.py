@@ -338,7 +338,7 @@ def check_catalogue(paths: dict | None, packages: list[ParsedPackage], paths_fil
             report.add(f"{package.slug}/module.yaml", None, "learning_path",
                        _("The learning path '%(id)s' is not in paths.yaml.", id=path_id))
     for learning_path in (paths or {}).get("paths", []):
-        for slug in learning_path["modules"]:
+        for slug in (entry["module"] for entry in learning_path["modules"]):
             if packages and slug not in slugs:
                 report.add(paths_file, None, f"paths.{learning_path['id']}.modules",
                            _("The module '%(slug)s' is not in the catalogue.", slug=slug))

@@ -160,6 +160,40 @@ class QuizSchema(StrictSchema):
     questions = List(QuestionField(), required=True, min_items=1, max_items=20, unique_ids=True)
 
 
+def _check_move_on(value: str | None, field_name: str) -> None:
+    if value is not None and value not in MOVE_ON:
+        raise ValidationError([_("'%(value)s' is not a cmi5 moveOn value (%(values)s).",
+                                 value=value, values=", ".join(MOVE_ON))], field_name=field_name)
+
+
+class PathModuleSchema(StrictSchema):
+    """A module of a path with its own rule: ``{module: slug, move_on: Completed, required: false}``."""
+
+    module = Str(required=True, pattern=SLUG_RE)
+    move_on = Str()
+    required = Bool()
+
+    @validates_schema
+    def move_on_is_cmi5(self, data: dict, **kwargs: Any) -> None:
+        _check_move_on(data.get("move_on"), "move_on")
+
+
+class PathModule(_Translated, fields.Field):
+    """A path's module: a slug (the path's rule applies, required) or a PathModuleSchema mapping."""
+
+    default_error_messages = {"invalid": _l("Expected a module slug or a mapping with module, move_on and required.")}
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> dict:
+        if isinstance(value, str):
+            slug = Str(pattern=SLUG_RE).deserialize(value)
+            return {"module": slug, "move_on": None, "required": True}
+        if isinstance(value, dict):
+            loaded = PathModuleSchema().load(value)
+            return {"module": loaded["module"], "move_on": loaded.get("move_on"),
+                    "required": loaded.get("required", True)}
+        raise self.make_error("invalid")
+
+
 class PathSchema(StrictSchema):
     id = Id(required=True)
     iri = _iri(required=True)
@@ -167,13 +201,21 @@ class PathSchema(StrictSchema):
     summary = Text(required=True)
     certificate_title = Text(required=True)
     move_on = Str(required=True)
-    modules = List(Str(pattern=SLUG_RE), required=True, min_items=1, unique_values=True)
+    modules = List(PathModule(), required=True, min_items=1)
 
     @validates_schema
     def move_on_is_cmi5(self, data: dict, **kwargs: Any) -> None:
-        if data["move_on"] not in MOVE_ON:
-            raise ValidationError([_("'%(value)s' is not a cmi5 moveOn value (%(values)s).",
-                                     value=data["move_on"], values=", ".join(MOVE_ON))], field_name="move_on")
+        _check_move_on(data.get("move_on"), "move_on")
+
+    @validates_schema
+    def modules_are_sound(self, data: dict, **kwargs: Any) -> None:
+        slugs = [entry["module"] for entry in data.get("modules", [])]
+        errors = {index: [_("The module '%(slug)s' is listed more than once.", slug=slug)]
+                  for index, slug in enumerate(slugs) if slug in slugs[:index]}
+        if errors:
+            raise ValidationError(errors, field_name="modules")
+        if slugs and not any(entry["required"] for entry in data["modules"]):
+            raise ValidationError([_("At least one module of a path must be required.")], field_name="modules")
 
 
 class PathsSchema(StrictSchema):

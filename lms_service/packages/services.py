@@ -287,11 +287,12 @@ def _upsert_paths(paths: dict) -> None:
         path.summary = item["summary"]
         path.certificate_title = item["certificate_title"]
         path.move_on = item["move_on"]
-        if path.module_slugs != list(item["modules"]):
+        if path.module_entries != list(item["modules"]):
             path.modules.clear()
             db.session.flush()
-            path.modules.extend(LearningPathModule(position=index, module_slug=slug)
-                                for index, slug in enumerate(item["modules"]))
+            path.modules.extend(LearningPathModule(position=index, module_slug=entry["module"],
+                                                   move_on=entry["move_on"], required=entry["required"])
+                                for index, entry in enumerate(item["modules"]))
     db.session.flush()
 
 

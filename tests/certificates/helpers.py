@@ -31,14 +31,17 @@ def make_module(slug: str, title_sv: str = "Energikartläggning", title_en: str 
     return module.id
 
 
-def make_path(key: str, slugs: list[str], move_on: str = "Passed") -> int:
+def make_path(key: str, slugs: list[str], move_on: str = "Passed", rules: dict | None = None) -> int:
+    """``rules`` gives modules their own entry: {slug: {"move_on": "Completed", "required": False}}."""
     path = LearningPath(key=key, iri=f"https://id.lms-service.org/paths/{key}",
                         title={"sv": "Resurseffektivitet", "en": "Resource efficiency"},
                         summary={"sv": "", "en": ""},
                         certificate_title={"sv": "Resurseffektiv produktion", "en": "Resource-efficient production"},
                         move_on=move_on)
     for position, slug in enumerate(slugs):
-        path.modules.append(LearningPathModule(position=position, module_slug=slug))
+        rule = (rules or {}).get(slug, {})
+        path.modules.append(LearningPathModule(position=position, module_slug=slug, move_on=rule.get("move_on"),
+                                               required=rule.get("required", True)))
     db.session.add(path)
     db.session.commit()
     return path.id

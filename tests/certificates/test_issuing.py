@@ -157,6 +157,37 @@ def test_a_path_is_certified_when_every_module_meets_its_rule(ctx, create_user, 
         assert paths == [], f"{move_on} must not be met by {results}"
 
 
+@pytest.mark.parametrize("rules, results, complete", [
+    # m3 is optional: the path is complete without it.
+    ({"m3": {"required": False}}, ["pass", "pass", None], True),
+    # m2 only needs to be completed (its own rule), the others passed (the path's rule).
+    ({"m2": {"move_on": "Completed"}}, ["pass", "complete", "pass"], True),
+    ({"m2": {"move_on": "Completed"}}, ["pass", "pass", "pass"], False),
+    # NotApplicable is met without any result.
+    ({"m3": {"move_on": "NotApplicable"}}, ["pass", "pass", None], True),
+])
+def test_modules_of_a_path_can_have_their_own_rule_or_be_optional(ctx, create_user, rules, results, complete):
+    from xapi import builders
+
+    from .helpers import ingest, session_for
+
+    slugs = ["m1", "m2", "m3"]
+    for slug in slugs:
+        make_module(slug)
+    make_path("p", slugs, move_on="Passed", rules=rules)
+    user_id = create_user()
+    for slug, result in zip(slugs, results, strict=True):
+        if result is None:
+            continue
+        session = session_for(user_id, slug, register(user_id, slug))
+        if result == "complete":
+            ingest([builders.completed(session, dt.timedelta(minutes=3))])
+        else:
+            ingest([builders.judged(session, True, 0.9, 9, 10, dt.timedelta(minutes=3))])
+    paths = [c for c in all_certificates() if c.subject_kind == "path"]
+    assert len(paths) == (1 if complete else 0), (rules, results)
+
+
 def test_a_path_is_issued_once_when_its_last_module_is_passed(catalogue, create_user):
     user_id = create_user()
     pass_module(user_id, "a1-energy")

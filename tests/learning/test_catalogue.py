@@ -78,3 +78,19 @@ def test_enrolment_needs_a_login(sample, client):
     response = client.post("/modules/sample-compressed-air/enrol")
     # CSRF protection answers first for a form without a token; with one, the login is asked for.
     assert response.status_code in (302, 400)
+
+
+def test_catalogue_lists_all_ten_modules_in_both_languages(catalogue, client):
+    from html import escape
+    from pathlib import Path
+
+    from lms_service.packages.package import catalogue_packages, validate_package
+
+    modules = [validate_package(path)[1] for path in
+               catalogue_packages(Path(__file__).resolve().parents[2] / "modules")]
+    for language in ("sv", "en"):
+        page = client.get("/modules/", headers={"Accept-Language": language}).get_data(as_text=True)
+        assert f'<html lang="{language}">' in page
+        assert len(set(_slugs(page))) == 10
+        for module in modules:
+            assert escape(module.manifest["title"][language], quote=False) in page, module.slug

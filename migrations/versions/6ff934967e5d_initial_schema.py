@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 78f1eb4919d0
+Revision ID: 6ff934967e5d
 Revises: 
-Create Date: 2026-11-26 12:22:09.684923
+Create Date: 2026-11-26 12:32:14.079212
 
 """
 from alembic import op
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
 # revision identifiers, used by Alembic.
-revision = '78f1eb4919d0'
+revision = '6ff934967e5d'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -155,6 +155,8 @@ def upgrade():
     sa.Column('learning_path_id', sa.Integer(), nullable=False),
     sa.Column('position', sa.Integer(), nullable=False),
     sa.Column('module_slug', sa.String(length=64), nullable=False),
+    sa.Column('move_on', sa.String(length=30), nullable=True),
+    sa.Column('required', sa.Boolean(), server_default=sa.true(), nullable=False),
     sa.ForeignKeyConstraint(['learning_path_id'], ['learning_paths.id'], name=op.f('fk_learning_path_modules_learning_path_id_learning_paths'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_learning_path_modules')),
     sa.UniqueConstraint('learning_path_id', 'module_slug', name=op.f('uq_learning_path_modules_learning_path_id_module_slug'))
