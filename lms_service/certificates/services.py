@@ -361,7 +361,11 @@ def issue_from_statements(statements: list[dict]) -> None:
     stored (the error is logged, and ``flask certificates issue-missing`` issues the certificate later).
     """
     wanted = (Verb.PASSED, Verb.COMPLETED)
-    events = [s for s in statements if s["verb"]["id"] in wanted and (s.get("context") or {}).get("registration")]
+    # Only the service's own learners earn certificates, and their actor is always a pseudonymous account on
+    # BASE_URL: statements of anyone else are passed over before any database work.
+    home_page = setting("BASE_URL")
+    events = [s for s in statements if s["verb"]["id"] in wanted and (s.get("context") or {}).get("registration")
+              and ((s.get("actor") or {}).get("account") or {}).get("homePage") == home_page]
     if not events:
         return
     try:
