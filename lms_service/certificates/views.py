@@ -9,11 +9,10 @@ from flask import Blueprint, Response, abort, flash, jsonify, redirect, render_t
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from ..accounts.access import can_manage_org, role_required
+from ..accounts.access import can_manage_org, managed_organisation_or_abort, role_required
 from ..errors import UserError
 from ..forms import select_choices
 from ..i18n import current_language
-from ..orgs import services as org_services
 from ..orgs.forms import ActionForm
 from ..timeutil import utcnow
 from . import services
@@ -39,15 +38,6 @@ def _own_certificate(public_id: str):
     if certificate.user_id != current_user.id and not current_user.has_role("admin"):
         abort(403)
     return certificate
-
-
-def _managed_organisation(org_id: int):
-    organisation = org_services.get_organisation(org_id)
-    if organisation is None:
-        abort(404)
-    if not can_manage_org(current_user, organisation.id):
-        abort(403)
-    return organisation
 
 
 # ---------------------------------------------------------------- the learner
@@ -202,14 +192,14 @@ def _render_plan(organisation, form: AssignmentForm, status: int = 200):
 @bp.route("/company/<int:org_id>")
 @login_required
 def company_plan(org_id: int):
-    organisation = _managed_organisation(org_id)
+    organisation = managed_organisation_or_abort(org_id)
     return _render_plan(organisation, _assignment_form(organisation.id, current_language()))
 
 
 @bp.route("/company/<int:org_id>/assignments", methods=["POST"])
 @login_required
 def assign(org_id: int):
-    organisation = _managed_organisation(org_id)
+    organisation = managed_organisation_or_abort(org_id)
     form = _assignment_form(organisation.id, current_language())
     if form.validate_on_submit():
         try:
@@ -234,7 +224,7 @@ def assign(org_id: int):
 @bp.route("/company/<int:org_id>/assignments/<int:assignment_id>/remove", methods=["POST"])
 @login_required
 def remove_assignment(org_id: int, assignment_id: int):
-    organisation = _managed_organisation(org_id)
+    organisation = managed_organisation_or_abort(org_id)
     if not ActionForm().validate_on_submit():
         abort(400)
     assignment = services.get_assignment(assignment_id)

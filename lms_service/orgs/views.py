@@ -5,7 +5,7 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from ..accounts.access import can_manage_org, role_required
+from ..accounts.access import managed_organisation_or_abort, role_required
 from ..errors import UserError
 from ..forms import select_choices
 from ..i18n import current_language
@@ -15,16 +15,6 @@ from .counties import KIND_LABELS, county_choices, county_name
 from .forms import ActionForm, InvitationForm, OrganisationForm
 
 bp = Blueprint("orgs", __name__, template_folder="templates", url_prefix="/companies")
-
-
-def _managed_organisation(org_id: int):
-    """Load the company (404) and check the current user may manage it (403)."""
-    organisation = services.get_organisation(org_id)
-    if organisation is None:
-        abort(404)
-    if not can_manage_org(current_user, organisation.id):
-        abort(403)
-    return organisation
 
 
 def _invite_url(token: str) -> str:
@@ -67,7 +57,7 @@ def create():
 @bp.route("/<int:org_id>")
 @login_required
 def show(org_id: int):
-    organisation = _managed_organisation(org_id)
+    organisation = managed_organisation_or_abort(org_id)
     return render_template(
         "orgs/show.html", organisation=organisation, members=services.members(organisation),
         invitations=services.list_invitations(organisation),
@@ -79,7 +69,7 @@ def show(org_id: int):
 @bp.route("/<int:org_id>/invitations", methods=["POST"])
 @login_required
 def invite(org_id: int):
-    organisation = _managed_organisation(org_id)
+    organisation = managed_organisation_or_abort(org_id)
     form = InvitationForm()
     link = None
     if form.validate_on_submit():
@@ -101,7 +91,7 @@ def invite(org_id: int):
 
 
 def _action(org_id: int, do, message: str):
-    organisation = _managed_organisation(org_id)
+    organisation = managed_organisation_or_abort(org_id)
     if not ActionForm().validate_on_submit():
         abort(400)
     try:

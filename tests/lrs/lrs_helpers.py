@@ -4,19 +4,9 @@ from __future__ import annotations
 
 import base64
 import json
-import re
 import uuid
 
-_CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
-
-
-def csrf_token(client, url: str) -> str:
-    """The CSRF token of the form on ``url``, as a browser would see it."""
-    response = client.get(url)
-    assert response.status_code == 200, (url, response.status_code)
-    match = _CSRF_RE.search(response.get_data(as_text=True))
-    assert match, f"no csrf_token on {url}"
-    return match.group(1)
+from tests.conftest import csrf_token  # noqa: E402,F401  (the one helper the whole suite uses)
 
 
 class XAPIClient:
