@@ -57,7 +57,7 @@ def heavy_mbox(index: int) -> str:
 def generate(count: int, seed: int = 7):
     """Yield (pk, statement_id, stored, verb, registration, body_json, agent_ifi, activity, parent)."""
     rng = random.Random(seed)
-    start = dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=365)
+    start = dt.datetime.now(dt.UTC) - dt.timedelta(days=365)
     step = dt.timedelta(days=365) / count
     authority = {"objectType": "Agent", "name": "bench", "account": {"homePage": HOME, "name": "client-1"}}
     for pk in range(1, count + 1):

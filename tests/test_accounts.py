@@ -191,7 +191,7 @@ def test_expired_and_unknown_reset_tokens(app, client, create_user):
     link = _reset_link(app)
     with app.app_context():
         db.session.execute(sa.update(PasswordResetToken).values(
-            expires_at=dt.datetime.now(dt.timezone.utc) - dt.timedelta(minutes=1)))
+            expires_at=dt.datetime.now(dt.UTC) - dt.timedelta(minutes=1)))
         db.session.commit()
     response = client.get(link, headers={"Accept-Language": "en"})
     assert response.status_code == 410 and "has expired" in response.get_data(as_text=True)

@@ -5,7 +5,13 @@ from pathlib import Path
 
 import pytest
 
-from lms_service.packages.package import catalogue_packages, check_catalogue, load_glossary, load_paths, validate_package
+from lms_service.packages.package import (
+    catalogue_packages,
+    check_catalogue,
+    load_glossary,
+    load_paths,
+    validate_package,
+)
 from lms_service.packages.questions import QUESTION_TYPES, get_question_type
 
 CATALOGUE = Path(__file__).resolve().parent.parent / "modules"

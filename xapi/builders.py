@@ -14,8 +14,19 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from tincan import (Activity, ActivityDefinition, Agent, AgentAccount, Context, ContextActivities, Extensions,
-                    LanguageMap, Result, Score, Statement)
+from tincan import (
+    Activity,
+    ActivityDefinition,
+    Agent,
+    AgentAccount,
+    Context,
+    ContextActivities,
+    Extensions,
+    LanguageMap,
+    Result,
+    Score,
+    Statement,
+)
 from tincan import Verb as TinCanVerb
 
 from .timeutil import format_timestamp
@@ -86,7 +97,7 @@ def _finish(statement: Statement, timestamp: dt.datetime | None) -> dict[str, An
     statement.id = uuid.uuid4()
     data = json.loads(statement.to_json())
     data.pop("version", None)  # the LRS records the version it stored the statement under
-    data["timestamp"] = format_timestamp(timestamp or dt.datetime.now(dt.timezone.utc))
+    data["timestamp"] = format_timestamp(timestamp or dt.datetime.now(dt.UTC))
     return data
 
 

@@ -6,6 +6,7 @@ from flask_babel import lazy_gettext as _l
 
 from ..extensions import db, login_manager
 
+
 def init_app(app: Flask) -> None:
     from ..core import add_nav
     from . import admin_views, cli, views

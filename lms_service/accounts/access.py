@@ -1,8 +1,8 @@
 """Access checks for views: one place, so templates and views never re-implement them."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import wraps
-from typing import Callable
 
 from flask import abort
 from flask_login import current_user, login_required

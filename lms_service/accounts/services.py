@@ -15,8 +15,15 @@ from ..extensions import db
 from ..mail import send_mail
 from ..timeutil import as_aware, utcnow
 from .models import PasswordResetToken, Role, User
-from .passwords import (MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, hash_password, needs_rehash, new_token,
-                        token_digest, verify_password)
+from .passwords import (
+    MAX_PASSWORD_LENGTH,
+    MIN_PASSWORD_LENGTH,
+    hash_password,
+    needs_rehash,
+    new_token,
+    token_digest,
+    verify_password,
+)
 
 log = logging.getLogger(__name__)
 

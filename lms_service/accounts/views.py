@@ -12,7 +12,15 @@ from ..i18n import current_language
 from ..orgs import services as org_services
 from ..security import safe_next
 from . import services
-from .forms import ChangePasswordForm, ForgotPasswordForm, JoinForm, LoginForm, ProfileForm, ResetPasswordForm, SignupForm
+from .forms import (
+    ChangePasswordForm,
+    ForgotPasswordForm,
+    JoinForm,
+    LoginForm,
+    ProfileForm,
+    ResetPasswordForm,
+    SignupForm,
+)
 
 bp = Blueprint("accounts", __name__, template_folder="templates")
 

@@ -1,8 +1,8 @@
 """Core pages: home, health check, language switch; the navigation registry features add to."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from flask import Flask
 from flask_babel import lazy_gettext as _l

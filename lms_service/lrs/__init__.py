@@ -8,19 +8,17 @@ statements through ``lms_service.lrs.ingest.ingest_statements`` and plug into it
 
 from __future__ import annotations
 
-
 from flask import Flask
 
 
 def init_app(app: Flask) -> None:
+    from flask_babel import lazy_gettext as _l
+
+    from ..core import add_nav
     from ..extensions import csrf
     from . import models  # noqa: F401  (tables known to create_all and Alembic)
     from .cli import lrs
     from .views import admin, api
-
-    from flask_babel import lazy_gettext as _l
-
-    from ..core import add_nav
 
     # Read from the environment by lms_service.config; the defaults here serve apps built without it.
     app.config.setdefault("LRS_MAX_BODY_BYTES", api.DEFAULT_MAX_BODY_BYTES)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import Callable, Iterable
+from collections.abc import Callable, Iterable
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
@@ -151,7 +151,7 @@ def stage_statements(
 
 def _prepare_batch(statements, version: str, authority: dict, attachments):
     """Validation and preparation shared by both entry points: nothing touches the database yet."""
-    from xapi import formatting, identity, validation
+    from xapi import formatting, validation
     from xapi.errors import XAPIValidationError
 
     if not isinstance(statements, list) or not statements:
@@ -206,7 +206,7 @@ def _is_integrity_error(error: BaseException) -> bool:
 
 
 def _check_attachments(statements: list[dict], attachments) -> None:
-    declared = any((s.get("attachments") for s in statements))
+    declared = any(s.get("attachments") for s in statements)
     if not declared and not attachments:
         return
     from xapi import multipart, signatures

@@ -56,12 +56,12 @@ class StatementQuery:
 
 def _to_micros(value: dt.datetime) -> int:
     if value.tzinfo is None:
-        value = value.replace(tzinfo=dt.timezone.utc)
-    return (value - dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)) // dt.timedelta(microseconds=1)
+        value = value.replace(tzinfo=dt.UTC)
+    return (value - dt.datetime(1970, 1, 1, tzinfo=dt.UTC)) // dt.timedelta(microseconds=1)
 
 
 def _from_micros(value: int) -> dt.datetime:
-    return dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc) + dt.timedelta(microseconds=value)
+    return dt.datetime(1970, 1, 1, tzinfo=dt.UTC) + dt.timedelta(microseconds=value)
 
 
 def encode_more(query: StatementQuery) -> str:
@@ -242,7 +242,7 @@ def run_query(query: StatementQuery, credential: Credential | None) -> tuple[lis
     if has_more and page:
         last = page[-1]
         query.after_stored = (
-            last.stored if last.stored.tzinfo else last.stored.replace(tzinfo=dt.timezone.utc)
+            last.stored if last.stored.tzinfo else last.stored.replace(tzinfo=dt.UTC)
         )
         query.after_pk = last.pk
         more = encode_more(query)

@@ -10,8 +10,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 from urllib.parse import parse_qs
 
 from flask import Blueprint, Response, current_app, request
@@ -276,7 +276,7 @@ def _http_date(value) -> str:
     from email.utils import format_datetime
 
     # PostgreSQL hands back the session's time zone; HTTP dates are GMT.
-    value = value.astimezone(dt.timezone.utc) if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
+    value = value.astimezone(dt.UTC) if value.tzinfo else value.replace(tzinfo=dt.UTC)
     return format_datetime(value, usegmt=True)
 
 
