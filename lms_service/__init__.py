@@ -22,6 +22,7 @@ FEATURES = (
     "lms_service.packages",
     "lms_service.learning",
     "lms_service.certificates",
+    "lms_service.reports",
     "lms_service.forwarding",
 )
 

@@ -1,0 +1,48 @@
+"""Reports: completion statistics for company admins (their own company) and the programme coordinators
+(every company, in aggregate), as server-rendered pages with CSV exports.
+
+``init_app`` reads REPORTS_MIN_COUNT (cross-company counts below it are suppressed), registers the blueprint
+and the navigation entries.
+"""
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from flask import Flask
+
+from ..config import ConfigError
+
+
+def _read_settings(app: Flask) -> None:
+    if "REPORTS_MIN_COUNT" in app.config:
+        value = app.config["REPORTS_MIN_COUNT"]
+    else:
+        raw = os.environ.get("REPORTS_MIN_COUNT", "") or "5"
+        try:
+            value = int(raw)
+        except ValueError:
+            raise ConfigError(f"REPORTS_MIN_COUNT must be a whole number, got {raw!r}") from None
+    if not isinstance(value, int) or value < 1:
+        raise ConfigError(f"REPORTS_MIN_COUNT must be a whole number of at least 1, got {value!r}")
+    app.config["REPORTS_MIN_COUNT"] = value
+
+
+def _company_admin(user: Any) -> bool:
+    return bool(user.is_authenticated and user.has_role("org_admin") and user.organisation_id is not None)
+
+
+def _programme_reader(user: Any) -> bool:
+    return bool(user.is_authenticated and (user.has_role("coordinator") or user.has_role("admin")))
+
+
+def init_app(app: Flask) -> None:
+    from flask_babel import lazy_gettext as _l
+
+    from ..core import add_nav
+    from .views import bp
+
+    _read_settings(app)
+    app.register_blueprint(bp)
+    add_nav(app, _l("Company statistics"), "reports.my_company", _company_admin, order=66)
+    add_nav(app, _l("Programme statistics"), "reports.programme", _programme_reader, order=72)

@@ -1,0 +1,429 @@
+"""Completion statistics: the figures behind the company and programme dashboards and their CSV exports.
+
+Every figure is read from the projections (registrations, the progress projection, assignments and
+certificates), never from the statements, so a report costs a few indexed queries. The privacy rules live
+here and in ``access.py``: callers ask for a company's figures only after the access check, and the
+cross-company figures come back with small counts already suppressed.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import statistics
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+import sqlalchemy as sa
+from flask import current_app
+from flask_babel import gettext as _
+
+from ..accounts.models import User
+from ..certificates.models import Assignment, Certificate, aware
+from ..errors import UserError
+from ..extensions import db
+from ..learning.models import LearnerProgress, Registration
+from ..orgs.counties import KIND_LABELS, county_name
+from ..orgs.models import Organisation
+from ..packages.models import LearningPath, Module, ModuleVersion
+from ..timeutil import as_aware
+
+FILTER_KEYS = frozenset({"from", "to", "module", "path", "page"})
+PAGE_SIZE = 50
+DONE_STATUSES = frozenset({"completed", "passed"})
+
+
+# ---------------------------------------------------------------- filters
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Validated report filters: a period of enrolment (inclusive dates), a module slug, a path key."""
+
+    start: dt.date | None = None
+    end: dt.date | None = None
+    module: str | None = None
+    path: str | None = None
+    page: int = 1
+
+    def query_args(self) -> dict[str, str]:
+        """The filters as query-string arguments (for export links and pagination), without the page."""
+        args = {"from": self.start.isoformat() if self.start else None,
+                "to": self.end.isoformat() if self.end else None, "module": self.module, "path": self.path}
+        return {key: value for key, value in args.items() if value}
+
+    def in_period(self, when: dt.datetime | dt.date | None) -> bool:
+        if when is None:
+            return self.start is None and self.end is None
+        day = aware(when).date() if isinstance(when, dt.datetime) else when
+        return (self.start is None or day >= self.start) and (self.end is None or day <= self.end)
+
+
+def _parse_date(raw: str, name: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(raw)
+    except ValueError:
+        raise UserError(_("%(name)s must be a date written YYYY-MM-DD, got %(value)s.", name=name, value=raw[:40]),
+                        field=name) from None
+
+
+def parse_filters(args: Mapping[str, str]) -> Filters:
+    """Validate the query string of a report page or export; raises UserError (400) naming the problem.
+
+    Unknown arguments are refused rather than ignored, so a typo never silently widens a report.
+    """
+    unknown = sorted(set(args) - FILTER_KEYS)
+    if unknown:
+        raise UserError(_("Unknown filter: %(names)s.", names=", ".join(name[:40] for name in unknown)))
+    start = _parse_date(args["from"], "from") if args.get("from") else None
+    end = _parse_date(args["to"], "to") if args.get("to") else None
+    if start and end and start > end:
+        raise UserError(_("The period starts after it ends."), field="from")
+    module = args.get("module") or None
+    if module is not None and db.session.execute(
+            sa.select(Module.id).where(Module.slug == module)).scalar_one_or_none() is None:
+        raise UserError(_("There is no module %(slug)s.", slug=module[:64]), field="module")
+    path = args.get("path") or None
+    if path is not None and db.session.execute(
+            sa.select(LearningPath.id).where(LearningPath.key == path)).scalar_one_or_none() is None:
+        raise UserError(_("There is no learning path %(key)s.", key=path[:64]), field="path")
+    raw_page = args.get("page") or "1"
+    if not raw_page.isdigit() or int(raw_page) < 1 or len(raw_page) > 6:
+        raise UserError(_("page must be a whole number from 1, got %(value)s.", value=raw_page[:20]), field="page")
+    return Filters(start, end, module, path, int(raw_page))
+
+
+# ---------------------------------------------------------------- catalogue
+
+
+@dataclass(frozen=True)
+class Subject:
+    kind: str  # module | path
+    key: str  # module slug or path key
+    iri: str
+    title: dict
+    module_iris: tuple[str, ...] = ()  # a path's required modules
+
+    def label(self, language: str) -> str:
+        return self.title.get(language) or next(iter(self.title.values()), self.key)
+
+
+def _module_titles() -> dict[int, dict]:
+    titles: dict[int, tuple[tuple[int, int, int], dict]] = {}
+    for version in db.session.execute(sa.select(ModuleVersion)).scalars():
+        key = (version.major, version.minor, version.patch)
+        if version.module_id not in titles or key > titles[version.module_id][0]:
+            titles[version.module_id] = (key, version.manifest.get("title") or {})
+    return {module_id: title for module_id, (_key, title) in titles.items()}
+
+
+def catalogue_subjects(filters: Filters | None = None) -> tuple[list[Subject], list[Subject]]:
+    """The modules and learning paths a report covers, narrowed by the module and path filters."""
+    filters = filters or Filters()
+    titles = _module_titles()
+    modules = list(db.session.execute(sa.select(Module).order_by(Module.slug)).scalars())
+    by_slug = {m.slug: m for m in modules}
+    paths = list(db.session.execute(sa.select(LearningPath).order_by(LearningPath.key)).scalars())
+    if filters.path:
+        paths = [p for p in paths if p.key == filters.path]
+        in_path = {pm.module_slug for p in paths for pm in p.modules}
+        modules = [m for m in modules if m.slug in in_path]
+    if filters.module:
+        modules = [m for m in modules if m.slug == filters.module]
+        paths = [p for p in paths if any(pm.module_slug == filters.module for pm in p.modules)]
+    module_subjects = [Subject("module", m.slug, m.iri, titles.get(m.id, {})) for m in modules]
+    path_subjects = [Subject("path", p.key, p.iri, p.title, tuple(
+        by_slug[pm.module_slug].iri for pm in p.modules if pm.required and pm.module_slug in by_slug)) for p in paths]
+    return module_subjects, path_subjects
+
+
+# ---------------------------------------------------------------- one company
+
+
+@dataclass
+class SubjectStats:
+    subject: Subject
+    assigned: int = 0
+    enrolled: int = 0
+    in_progress: int = 0
+    completed: int = 0
+    passed: int = 0
+    average_score: float | None = None  # 0..1
+    median_minutes: float | None = None  # median time from the first statement to completion
+
+
+@dataclass
+class _Enrolment:
+    user_id: int
+    module_iri: str
+    created_at: dt.datetime
+    status: str
+    score: float | None
+    minutes: float | None
+    done_at: dt.datetime | None
+
+
+def _timestamp(raw: str | None) -> dt.datetime | None:
+    if not raw:
+        return None
+    try:
+        return as_aware(dt.datetime.fromisoformat(raw))
+    except ValueError:
+        return None
+
+
+def _enrolments(user_ids: sa.Select | list[int]) -> list[_Enrolment]:
+    rows = db.session.execute(
+        sa.select(Registration.user_id, Module.iri, Registration.created_at, LearnerProgress)
+        .join(Module, Module.id == Registration.module_id)
+        .outerjoin(LearnerProgress, LearnerProgress.registration == Registration.registration)
+        .where(Registration.user_id.in_(user_ids)))
+    found = []
+    for user_id, iri, created_at, progress in rows:
+        status = progress.status if progress is not None else "not_started"
+        if progress is not None and progress.completed and status not in DONE_STATUSES | {"failed"}:
+            status = "completed"
+        minutes = done_at = None
+        if progress is not None:
+            done_at = _timestamp(progress.completed_at or progress.passed_at)
+            first = _timestamp(progress.first_at)
+            if done_at and first:
+                minutes = max((done_at - first).total_seconds() / 60, 0.0)
+        score = progress.score_scaled if progress is not None else None
+        found.append(_Enrolment(user_id, iri, aware(created_at), status, score, minutes, done_at))
+    return found
+
+
+def _members_query(organisation_id: int) -> sa.Select:
+    return sa.select(User.id).where(User.organisation_id == organisation_id)
+
+
+def _fill(stats: SubjectStats, rows: list[tuple[str, float | None, float | None]]) -> None:
+    """``rows``: (status, score, minutes to complete) of each enrolled learner."""
+    stats.enrolled = len(rows)
+    stats.completed = sum(1 for status, _s, _m in rows if status in DONE_STATUSES)
+    stats.passed = sum(1 for status, _s, _m in rows if status == "passed")
+    stats.in_progress = stats.enrolled - stats.completed - sum(1 for status, _s, _m in rows if status == "failed")
+    scores = [score for _st, score, _m in rows if score is not None]
+    stats.average_score = sum(scores) / len(scores) if scores else None
+    minutes = [m for status, _s, m in rows if m is not None and status in DONE_STATUSES]
+    stats.median_minutes = statistics.median(minutes) if minutes else None
+
+
+def company_subject_stats(organisation_id: int, filters: Filters) -> tuple[list[SubjectStats], list[SubjectStats]]:
+    """Per module and per learning path: assigned, enrolled, in progress, completed, passed, average score
+    and median time to complete, for the company's employees who enrolled in the period."""
+    modules, paths = catalogue_subjects(filters)
+    enrolments = [e for e in _enrolments(_members_query(organisation_id)) if filters.in_period(e.created_at)]
+    assignments = [a for a in db.session.execute(
+        sa.select(Assignment).where(Assignment.organisation_id == organisation_id)).scalars()
+        if filters.in_period(a.created_at)]
+    assigned: dict[str, int] = defaultdict(int)
+    for assignment in assignments:
+        assigned[assignment.subject_iri] += 1
+    by_module: dict[str, list[_Enrolment]] = defaultdict(list)
+    for enrolment in enrolments:
+        by_module[enrolment.module_iri].append(enrolment)
+
+    module_stats = []
+    for subject in modules:
+        stats = SubjectStats(subject, assigned=assigned[subject.iri])
+        _fill(stats, [(e.status, e.score, e.minutes) for e in by_module[subject.iri]])
+        module_stats.append(stats)
+
+    path_stats = []
+    for subject in paths:
+        per_user: dict[int, dict[str, _Enrolment]] = defaultdict(dict)
+        for iri in subject.module_iris:
+            for enrolment in by_module[iri]:
+                per_user[enrolment.user_id][iri] = enrolment
+        rows = []
+        for done in per_user.values():
+            results = [done.get(iri) for iri in subject.module_iris]
+            statuses = [r.status if r else "not_started" for r in results]
+            if statuses and all(s == "passed" for s in statuses):
+                status = "passed"
+            elif statuses and all(s in DONE_STATUSES for s in statuses):
+                status = "completed"
+            else:
+                status = "in_progress"
+            scores = [r.score for r in results if r is not None and r.score is not None]
+            minutes = None
+            if status in DONE_STATUSES:
+                # A path takes from the learner's first module statement to the last module's completion.
+                starts = [r.done_at - dt.timedelta(minutes=r.minutes) for r in results
+                          if r is not None and r.minutes is not None and r.done_at is not None]
+                ends = [r.done_at for r in results if r is not None and r.done_at is not None]
+                if starts and ends:
+                    minutes = (max(ends) - min(starts)).total_seconds() / 60
+            rows.append((status, sum(scores) / len(scores) if scores else None, minutes))
+        stats = SubjectStats(subject, assigned=assigned[subject.iri])
+        _fill(stats, rows)
+        path_stats.append(stats)
+    return module_stats, path_stats
+
+
+@dataclass
+class EmployeeRow:
+    user_id: int
+    name: str
+    email: str
+    subject: Subject
+    status: str  # not_started | in_progress | completed | passed | failed
+    due_date: dt.date | None
+    overdue: bool
+    certificate_status: str | None  # valid | expired | None
+    certificate_valid_until: dt.datetime | None
+
+
+@dataclass
+class EmployeePage:
+    rows: list[EmployeeRow]
+    page: int
+    pages: int
+    total: int = field(default=0)
+
+
+def _current_certificates(user_ids: Iterable[int]) -> dict[tuple[int, str], Certificate]:
+    """The latest unrevoked certificate of each learner and subject."""
+    found: dict[tuple[int, str], Certificate] = {}
+    ids = list(user_ids)
+    if not ids:
+        return found
+    for cert in db.session.execute(
+            sa.select(Certificate).where(Certificate.user_id.in_(ids), Certificate.revoked_at.is_(None))
+            .order_by(Certificate.earned_at)).scalars():
+        if cert.user_id is not None:
+            found[(cert.user_id, cert.subject_iri)] = cert
+    return found
+
+
+def employee_rows(organisation_id: int, filters: Filters, now: dt.datetime) -> list[EmployeeRow]:
+    """One row per employee and module or path they are enrolled in or assigned to (in the period), with
+    status, due date, whether it is overdue and their certificate for it, ordered by name."""
+    modules, paths = catalogue_subjects(filters)
+    subjects = {s.iri: s for s in modules + paths}
+    members = {u.id: u for u in db.session.execute(
+        sa.select(User).where(User.organisation_id == organisation_id)).scalars()}
+    enrolments = [e for e in _enrolments(list(members)) if filters.in_period(e.created_at)]
+    assignments = {(a.user_id, a.subject_iri): a for a in db.session.execute(
+        sa.select(Assignment).where(Assignment.organisation_id == organisation_id)).scalars()
+        if a.user_id in members and filters.in_period(a.created_at)}
+    certificates = _current_certificates(members)
+    status: dict[tuple[int, str], str] = {}
+    for enrolment in enrolments:
+        if enrolment.module_iri in subjects:
+            status[(enrolment.user_id, enrolment.module_iri)] = enrolment.status
+    for path in paths:
+        for user_id in members:
+            results = [status.get((user_id, iri)) for iri in path.module_iris]
+            if not any(results):
+                continue
+            if all(r == "passed" for r in results):
+                status[(user_id, path.iri)] = "passed"
+            elif all(r in DONE_STATUSES for r in results):
+                status[(user_id, path.iri)] = "completed"
+            else:
+                status[(user_id, path.iri)] = "in_progress"
+    keys = set(status) | {key for key in assignments if key[1] in subjects}
+    rows = []
+    for user_id, iri in keys:
+        user = members[user_id]
+        assignment = assignments.get((user_id, iri))
+        cert = certificates.get((user_id, iri))
+        cert_status = None if cert is None else ("expired" if cert.expired(now) else "valid")
+        done = cert_status == "valid"
+        due = assignment.due_date if assignment else None
+        rows.append(EmployeeRow(
+            user_id, user.display_name, user.email, subjects[iri], status.get((user_id, iri), "not_started"), due,
+            bool(due and due < now.date() and not done), cert_status,
+            aware(cert.valid_until) if cert is not None and cert.valid_until else None))
+    rows.sort(key=lambda r: (r.name.casefold(), r.user_id, r.subject.kind, r.subject.key))
+    return rows
+
+
+def paginate(rows: list, page: int, size: int = PAGE_SIZE) -> EmployeePage | None:
+    """The page of ``rows`` (None when the page is beyond the end; page 1 of nothing is an empty page)."""
+    pages = max(1, -(-len(rows) // size))
+    if page > pages:
+        return None
+    return EmployeePage(rows[(page - 1) * size:page * size], page, pages, len(rows))
+
+
+# ---------------------------------------------------------------- the programme (every company)
+
+
+DIMENSIONS = ("county", "kind", "module", "month")
+
+
+@dataclass
+class ProgrammeRow:
+    key: str
+    label: str
+    companies: int | None  # None: suppressed (fewer than REPORTS_MIN_COUNT, but not zero)
+    learners: int | None
+    completions: int | None
+    certificates: int | None
+
+
+def min_count() -> int:
+    return int(current_app.config.get("REPORTS_MIN_COUNT", 5))
+
+
+def suppress(count: int, threshold: int) -> int | None:
+    """A count below the threshold (other than zero) is hidden: small cells can name a person."""
+    return None if 0 < count < threshold else count
+
+
+def programme_figures(filters: Filters, language: str) -> dict[str, list[ProgrammeRow]]:
+    """Companies reached, learners, completions and certificates by county, company kind, module and
+    month of enrolment, across every company; counts below REPORTS_MIN_COUNT are suppressed."""
+    modules, _paths = catalogue_subjects(filters)
+    module_by_iri = {s.iri: s for s in modules}
+    orgs = {o.id: o for o in db.session.execute(sa.select(Organisation)).scalars()}
+    org_of: dict[int, int] = {user_id: org_id for user_id, org_id in db.session.execute(
+        sa.select(User.id, User.organisation_id).where(User.organisation_id.is_not(None))) if org_id is not None}
+    enrolments = [e for e in _enrolments(list(org_of)) if filters.in_period(e.created_at)
+                  and e.module_iri in module_by_iri]
+    certs = [c for c in db.session.execute(
+        sa.select(Certificate).where(Certificate.revoked_at.is_(None), Certificate.user_id.in_(list(org_of))))
+        .scalars() if filters.in_period(c.earned_at)
+        and (c.subject_iri in module_by_iri or not filters.module and not filters.path)]
+
+    def keys_for(user_id: int, module_iri: str | None, when: dt.datetime) -> dict[str, str]:
+        org = orgs[org_of[user_id]]
+        keys = {"county": org.county, "kind": org.kind, "month": when.strftime("%Y-%m")}
+        if module_iri is not None:
+            keys["module"] = module_by_iri[module_iri].key
+        return keys
+
+    groups: dict[str, dict[str, dict[str, set]]] = {d: defaultdict(lambda: defaultdict(set)) for d in DIMENSIONS}
+    for e in enrolments:
+        for dimension, key in keys_for(e.user_id, e.module_iri, e.created_at).items():
+            cell = groups[dimension][key]
+            cell["companies"].add(org_of[e.user_id])
+            cell["learners"].add(e.user_id)
+            if e.status in DONE_STATUSES:
+                cell["completions"].add((e.user_id, e.module_iri))
+    for c in certs:
+        if c.user_id is None:
+            continue
+        iri = c.subject_iri if c.subject_iri in module_by_iri else None
+        for dimension, key in keys_for(c.user_id, iri, aware(c.earned_at)).items():
+            groups[dimension][key]["certificates"].add(c.id)
+
+    threshold = min_count()
+    labels = {"county": lambda k: county_name(k, language),
+              "kind": lambda k: str(KIND_LABELS.get(k, k)),
+              "module": lambda k: next((s.label(language) for s in modules if s.key == k), k),
+              "month": lambda k: k}
+    figures = {}
+    for dimension in DIMENSIONS:
+        rows = []
+        for key in sorted(groups[dimension]):
+            cell = groups[dimension][key]
+            rows.append(ProgrammeRow(key, labels[dimension](key), *(
+                suppress(len(cell[name]), threshold) for name in ("companies", "learners", "completions",
+                                                                   "certificates"))))
+        figures[dimension] = rows
+    return figures
+
