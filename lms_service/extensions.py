@@ -45,3 +45,18 @@ def _sqlite_pragmas(dbapi_connection, connection_record) -> None:
         cursor.execute("PRAGMA busy_timeout=10000")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
+
+
+def upsert(model, rows: list[dict], index_elements: list[str], update: list[str] | None) -> None:
+    """INSERT … ON CONFLICT on PostgreSQL and SQLite: update the ``update`` columns from the new row, or with
+    ``update`` None leave the stored row alone. Atomic per row, so two transactions never race on a key."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    insert = postgresql.insert if db.session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    stmt = insert(model)
+    if update:
+        stmt = stmt.on_conflict_do_update(
+            index_elements=index_elements, set_={c: getattr(stmt.excluded, c) for c in update})
+    else:
+        stmt = stmt.on_conflict_do_nothing(index_elements=index_elements)
+    db.session.execute(stmt, rows)

@@ -198,17 +198,9 @@ def project_statements(statements: list[dict]) -> None:
     Runs inside the ingest transaction; never commits.
     """
     relevant = [s for s in statements if _relevant(s)]
-    voided_targets = [s["object"]["id"].lower() for s in statements
-                      if s["verb"]["id"] == Verb.VOIDED and (s.get("object") or {}).get("objectType") == "StatementRef"]
-    if not relevant and not voided_targets:
+    affected = voided_registrations(statements)
+    if not relevant and not affected:
         return
-    affected: set[str] = set()
-    if voided_targets:
-        from ..lrs.models import Statement
-
-        affected = {registration for registration in db.session.execute(sa.select(Statement.registration).where(
-            Statement.statement_id.in_(voided_targets), Statement.registration.is_not(None))).scalars()
-            if registration}
     # Registrations recomputed below already see this batch's statements: fold the others only.
     relevant = [s for s in relevant if s["context"]["registration"].lower() not in affected]
     if relevant:
@@ -217,6 +209,23 @@ def project_statements(statements: list[dict]) -> None:
         _merge(rows)
     for registration in sorted(affected):
         _recompute(registration)
+
+
+def voided_registrations(statements: list[dict]) -> set[str]:
+    """The registrations of the statements that voiding statements in ``statements`` void."""
+    targets = [s["object"]["id"].lower() for s in statements
+               if s["verb"]["id"] == Verb.VOIDED and (s.get("object") or {}).get("objectType") == "StatementRef"]
+    if not targets:
+        return set()
+    from ..lrs.models import Statement
+
+    return {registration for registration in db.session.execute(sa.select(Statement.registration).where(
+        Statement.statement_id.in_(targets), Statement.registration.is_not(None))).scalars() if registration}
+
+
+def touched_registrations(statements: list[dict]) -> set[str]:
+    """Every registration whose progress row ``project_statements`` may have changed for this batch."""
+    return {s["context"]["registration"].lower() for s in statements if _relevant(s)} | voided_registrations(statements)
 
 
 def _stored_statements(registration: str | None = None, batch: int = 1000):
@@ -247,15 +256,20 @@ def _recompute(registration: str) -> None:
     _save(rows)
 
 
-def rebuild_progress() -> int:
-    """Recompute the whole projection from the stored statements in one transaction; returns the row count."""
+def rebuild_progress(commit: bool = True) -> int:
+    """Recompute the whole projection from the stored statements in one transaction; returns the row count.
+
+    With ``commit`` False the caller owns the transaction (``flask reports rebuild`` goes on to rebuild the
+    reporting table from these rows before it commits).
+    """
     try:
         db.session.execute(sa.delete(TABLE))
         rows: dict[str, _Row] = {}
         for chunk in _stored_statements():
             _apply([s for s in chunk if _relevant(s)], rows)
         _save(rows)
-        db.session.commit()
+        if commit:
+            db.session.commit()
     except Exception:
         db.session.rollback()
         raise

@@ -13,10 +13,10 @@ import logging
 from collections.abc import Callable, Iterable
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.exc import IntegrityError
 
-from ..extensions import db
+from ..extensions import db, upsert
 from .models import Activity, Attachment, Statement, StatementActivity, StatementAgent, utcnow
 
 log = logging.getLogger(__name__)
@@ -79,19 +79,6 @@ def _merge_definition(old: dict | None, new: dict) -> dict:
         else:
             merged[key] = value
     return merged
-
-
-def _upsert(model, rows: list[dict], index_elements: list[str], update: list[str] | None):
-    dialect = db.session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    stmt = insert(model)
-    if update:
-        stmt = stmt.on_conflict_do_update(
-            index_elements=index_elements, set_={c: getattr(stmt.excluded, c) for c in update}
-        )
-    else:
-        stmt = stmt.on_conflict_do_nothing(index_elements=index_elements)
-    db.session.execute(stmt, rows)
 
 
 def ingest_statements(
@@ -597,7 +584,7 @@ def _store_activity_definitions(statements: list[dict], pending: dict[str, dict]
     if rows:
         # A fixed order: concurrent batches then lock the same activities in the same order (no deadlock).
         rows.sort(key=lambda row: row["activity_id"])
-        _upsert(Activity, rows, ["activity_id"], ["definition"])
+        upsert(Activity, rows, ["activity_id"], ["definition"])
 
 
 def _store_attachments(statements: list[dict], attachments) -> None:
@@ -609,4 +596,4 @@ def _store_attachments(statements: list[dict], attachments) -> None:
         if sha2 in wanted:
             rows.append({"sha2": sha2, "content_type": part.content_type, "content": part.content})
     if rows:
-        _upsert(Attachment, rows, ["sha2"], None)
+        upsert(Attachment, rows, ["sha2"], None)

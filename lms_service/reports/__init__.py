@@ -1,8 +1,8 @@
 """Reports: completion statistics for company admins (their own company) and the programme coordinators
 (every company, in aggregate), as server-rendered pages with CSV exports.
 
-``init_app`` reads REPORTS_MIN_COUNT (cross-company counts below it are suppressed), registers the blueprint
-and the navigation entries.
+``init_app`` reads REPORTS_MIN_COUNT (cross-company counts below it are suppressed), registers the blueprints,
+the ``flask reports`` commands, the reporting table's ingest hook and the navigation entries.
 """
 from __future__ import annotations
 
@@ -40,9 +40,16 @@ def init_app(app: Flask) -> None:
     from flask_babel import lazy_gettext as _l
 
     from ..core import add_nav
+    from ..lrs.ingest import register_ingest_hook
+    from . import models  # noqa: F401  (tables known to create_all and Alembic)
+    from .cli import reports
+    from .projection import project_report
     from .views import bp
 
     _read_settings(app)
     app.register_blueprint(bp)
+    app.cli.add_command(reports)
+    # After the progress projection's hook (learning comes first in FEATURES): it reads the rows that wrote.
+    register_ingest_hook(project_report)
     add_nav(app, _l("Company statistics"), "reports.my_company", _company_admin, order=66)
     add_nav(app, _l("Programme statistics"), "reports.programme", _programme_reader, order=72)

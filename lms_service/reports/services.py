@@ -21,11 +21,11 @@ from ..accounts.models import User
 from ..certificates.models import Assignment, Certificate, aware
 from ..errors import UserError
 from ..extensions import db
-from ..learning.models import LearnerProgress, Registration
 from ..orgs.counties import KIND_LABELS, county_name
 from ..orgs.models import Organisation
 from ..packages.models import LearningPath, Module, ModuleVersion
 from ..timeutil import as_aware
+from .models import ReportEnrolment
 
 FILTER_KEYS = frozenset({"from", "to", "module", "path", "page"})
 PAGE_SIZE = 50
@@ -162,39 +162,31 @@ class _Enrolment:
     done_at: dt.datetime | None
 
 
-def _timestamp(raw: str | None) -> dt.datetime | None:
-    if not raw:
-        return None
-    try:
-        return as_aware(dt.datetime.fromisoformat(raw))
-    except ValueError:
-        return None
+def _period(column: sa.ColumnElement, filters: Filters) -> list[sa.ColumnElement[bool]]:
+    """The filter's inclusive days as a half-open UTC range on ``column``, so an index can serve it."""
+    conditions = []
+    if filters.start is not None:
+        conditions.append(column >= dt.datetime.combine(filters.start, dt.time(), dt.UTC))
+    if filters.end is not None:
+        conditions.append(column < dt.datetime.combine(filters.end + dt.timedelta(days=1), dt.time(), dt.UTC))
+    return conditions
 
 
-def _enrolments(user_ids: sa.Select | list[int]) -> list[_Enrolment]:
+def _company_enrolments(organisation_id: int, filters: Filters) -> list[_Enrolment]:
+    """The reporting rows of the company's employees who enrolled in the period."""
+    E = ReportEnrolment
     rows = db.session.execute(
-        sa.select(Registration.user_id, Module.iri, Registration.created_at, LearnerProgress)
-        .join(Module, Module.id == Registration.module_id)
-        .outerjoin(LearnerProgress, LearnerProgress.registration == Registration.registration)
-        .where(Registration.user_id.in_(user_ids)))
-    found = []
-    for user_id, iri, created_at, progress in rows:
-        status = progress.status if progress is not None else "not_started"
-        if progress is not None and progress.completed and status not in DONE_STATUSES | {"failed"}:
-            status = "completed"
-        minutes = done_at = None
-        if progress is not None:
-            done_at = _timestamp(progress.completed_at or progress.passed_at)
-            first = _timestamp(progress.first_at)
-            if done_at and first:
-                minutes = max((done_at - first).total_seconds() / 60, 0.0)
-        score = progress.score_scaled if progress is not None else None
-        found.append(_Enrolment(user_id, iri, aware(created_at), status, score, minutes, done_at))
-    return found
+        sa.select(E.user_id, Module.iri, E.enrolled_at, E.status, E.score_scaled, E.minutes_to_complete,
+                  E.completed_at)
+        .join(Module, Module.id == E.module_id).join(User, User.id == E.user_id)
+        .where(User.organisation_id == organisation_id, *_period(E.enrolled_at, filters)))
+    return [_Enrolment(user_id, iri, aware(created), status, score, minutes, as_aware(done))
+            for user_id, iri, created, status, score, minutes, done in rows]
 
 
-def _members_query(organisation_id: int) -> sa.Select:
-    return sa.select(User.id).where(User.organisation_id == organisation_id)
+def _company_assignments(organisation_id: int, filters: Filters) -> list[Assignment]:
+    return list(db.session.execute(sa.select(Assignment).where(
+        Assignment.organisation_id == organisation_id, *_period(Assignment.created_at, filters))).scalars())
 
 
 def _fill(stats: SubjectStats, rows: list[tuple[str, float | None, float | None]]) -> None:
@@ -213,12 +205,9 @@ def company_subject_stats(organisation_id: int, filters: Filters) -> tuple[list[
     """Per module and per learning path: assigned, enrolled, in progress, completed, passed, average score
     and median time to complete, for the company's employees who enrolled in the period."""
     modules, paths = catalogue_subjects(filters)
-    enrolments = [e for e in _enrolments(_members_query(organisation_id)) if filters.in_period(e.created_at)]
-    assignments = [a for a in db.session.execute(
-        sa.select(Assignment).where(Assignment.organisation_id == organisation_id)).scalars()
-        if filters.in_period(a.created_at)]
+    enrolments = _company_enrolments(organisation_id, filters)
     assigned: dict[str, int] = defaultdict(int)
-    for assignment in assignments:
+    for assignment in _company_assignments(organisation_id, filters):
         assigned[assignment.subject_iri] += 1
     by_module: dict[str, list[_Enrolment]] = defaultdict(list)
     for enrolment in enrolments:
@@ -304,10 +293,9 @@ def employee_rows(organisation_id: int, filters: Filters, now: dt.datetime) -> l
     subjects = {s.iri: s for s in modules + paths}
     members = {u.id: u for u in db.session.execute(
         sa.select(User).where(User.organisation_id == organisation_id)).scalars()}
-    enrolments = [e for e in _enrolments(list(members)) if filters.in_period(e.created_at)]
-    assignments = {(a.user_id, a.subject_iri): a for a in db.session.execute(
-        sa.select(Assignment).where(Assignment.organisation_id == organisation_id)).scalars()
-        if a.user_id in members and filters.in_period(a.created_at)}
+    enrolments = _company_enrolments(organisation_id, filters)
+    assignments = {(a.user_id, a.subject_iri): a for a in _company_assignments(organisation_id, filters)
+                   if a.user_id in members}
     certificates = _current_certificates(members)
     status: dict[tuple[int, str], str] = {}
     for enrolment in enrolments:
@@ -374,43 +362,74 @@ def suppress(count: int, threshold: int) -> int | None:
     return None if 0 < count < threshold else count
 
 
+def _month(column: sa.ColumnElement) -> sa.ColumnElement[str]:
+    """YYYY-MM of a UTC timestamp column, in the database's own dialect."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        return sa.func.to_char(sa.func.timezone("UTC", column), "YYYY-MM")
+    return sa.func.strftime("%Y-%m", column)
+
+
+def _subject_filter(filters: Filters, modules: list[Subject]) -> list[Subject] | None:
+    """The modules a module or path filter narrows to; None when there is no such filter."""
+    return modules if filters.module or filters.path else None
+
+
+def _enrolment_counts(filters: Filters, narrowed: list[Subject] | None) -> dict[str, dict[str, tuple]]:
+    """(companies, learners, completions) per key of every dimension, grouped in the database."""
+    E = ReportEnrolment
+    keys = {"county": Organisation.county, "kind": Organisation.kind, "module": Module.slug,
+            "month": E.enrolled_month}
+    conditions = _period(E.enrolled_at, filters)
+    if narrowed is not None:
+        conditions.append(Module.iri.in_([s.iri for s in narrowed]))
+    done = sa.func.sum(sa.case((E.status.in_(sorted(DONE_STATUSES)), 1), else_=0))
+    found: dict[str, dict[str, tuple]] = {}
+    for dimension, key in keys.items():
+        query = (sa.select(key, sa.func.count(sa.distinct(User.organisation_id)), sa.func.count(sa.distinct(E.user_id)),
+                           done)
+                 .select_from(E).join(User, User.id == E.user_id)
+                 .join(Organisation, Organisation.id == User.organisation_id)
+                 .join(Module, Module.id == E.module_id).where(*conditions).group_by(key))
+        found[dimension] = {row[0]: tuple(row[1:]) for row in db.session.execute(query)}
+    return found
+
+
+def _certificate_counts(filters: Filters, narrowed: list[Subject] | None,
+                        modules: list[Subject]) -> dict[str, dict[str, int]]:
+    """Unrevoked certificates earned in the period per key of every dimension, grouped in the database.
+
+    By module, only module certificates count; the other dimensions count path certificates too, unless
+    a module or path filter narrows the report to modules.
+    """
+    C = Certificate
+    slug_of = {s.iri: s.key for s in modules}
+    conditions = [C.revoked_at.is_(None), *_period(C.earned_at, filters)]
+    if narrowed is not None:
+        conditions.append(C.subject_iri.in_([s.iri for s in narrowed]))
+    keys = {"county": Organisation.county, "kind": Organisation.kind, "module": C.subject_iri,
+            "month": _month(C.earned_at)}
+    found: dict[str, dict[str, int]] = {}
+    for dimension, key in keys.items():
+        query = (sa.select(key, sa.func.count(C.id)).select_from(C).join(User, User.id == C.user_id)
+                 .join(Organisation, Organisation.id == User.organisation_id).where(*conditions).group_by(key))
+        counts = {row[0]: row[1] for row in db.session.execute(query)}
+        if dimension == "module":
+            counts = {slug_of[iri]: count for iri, count in counts.items() if iri in slug_of}
+        found[dimension] = counts
+    return found
+
+
 def programme_figures(filters: Filters, language: str) -> dict[str, list[ProgrammeRow]]:
     """Companies reached, learners, completions and certificates by county, company kind, module and
-    month of enrolment, across every company; counts below REPORTS_MIN_COUNT are suppressed."""
+    month of enrolment, across every company; counts below REPORTS_MIN_COUNT are suppressed.
+
+    Every figure is grouped in the database from the reporting table and the certificates, so the cost
+    grows with the number of groups, not of learners.
+    """
     modules, _paths = catalogue_subjects(filters)
-    module_by_iri = {s.iri: s for s in modules}
-    orgs = {o.id: o for o in db.session.execute(sa.select(Organisation)).scalars()}
-    org_of: dict[int, int] = {user_id: org_id for user_id, org_id in db.session.execute(
-        sa.select(User.id, User.organisation_id).where(User.organisation_id.is_not(None))) if org_id is not None}
-    enrolments = [e for e in _enrolments(list(org_of)) if filters.in_period(e.created_at)
-                  and e.module_iri in module_by_iri]
-    certs = [c for c in db.session.execute(
-        sa.select(Certificate).where(Certificate.revoked_at.is_(None), Certificate.user_id.in_(list(org_of))))
-        .scalars() if filters.in_period(c.earned_at)
-        and (c.subject_iri in module_by_iri or not filters.module and not filters.path)]
-
-    def keys_for(user_id: int, module_iri: str | None, when: dt.datetime) -> dict[str, str]:
-        org = orgs[org_of[user_id]]
-        keys = {"county": org.county, "kind": org.kind, "month": when.strftime("%Y-%m")}
-        if module_iri is not None:
-            keys["module"] = module_by_iri[module_iri].key
-        return keys
-
-    groups: dict[str, dict[str, dict[str, set]]] = {d: defaultdict(lambda: defaultdict(set)) for d in DIMENSIONS}
-    for e in enrolments:
-        for dimension, key in keys_for(e.user_id, e.module_iri, e.created_at).items():
-            cell = groups[dimension][key]
-            cell["companies"].add(org_of[e.user_id])
-            cell["learners"].add(e.user_id)
-            if e.status in DONE_STATUSES:
-                cell["completions"].add((e.user_id, e.module_iri))
-    for c in certs:
-        if c.user_id is None:
-            continue
-        iri = c.subject_iri if c.subject_iri in module_by_iri else None
-        for dimension, key in keys_for(c.user_id, iri, aware(c.earned_at)).items():
-            groups[dimension][key]["certificates"].add(c.id)
-
+    narrowed = _subject_filter(filters, modules)
+    enrolments = _enrolment_counts(filters, narrowed)
+    certificates = _certificate_counts(filters, narrowed, modules)
     threshold = min_count()
     labels = {"county": lambda k: county_name(k, language),
               "kind": lambda k: str(KIND_LABELS.get(k, k)),
@@ -419,11 +438,9 @@ def programme_figures(filters: Filters, language: str) -> dict[str, list[Program
     figures = {}
     for dimension in DIMENSIONS:
         rows = []
-        for key in sorted(groups[dimension]):
-            cell = groups[dimension][key]
-            rows.append(ProgrammeRow(key, labels[dimension](key), *(
-                suppress(len(cell[name]), threshold) for name in ("companies", "learners", "completions",
-                                                                   "certificates"))))
+        for key in sorted(set(enrolments[dimension]) | set(certificates[dimension])):
+            companies, learners, completions = enrolments[dimension].get(key, (0, 0, 0))
+            counts = (companies, learners, int(completions or 0), certificates[dimension].get(key, 0))
+            rows.append(ProgrammeRow(key, labels[dimension](key), *(suppress(c, threshold) for c in counts)))
         figures[dimension] = rows
     return figures
-

@@ -16,7 +16,7 @@ from ..errors import UserError
 from ..i18n import current_language
 from ..timeutil import utcnow
 from . import services
-from .access import may_see_individuals, reported_organisation_or_abort
+from .access import current_viewer, may_see_individuals, reported_organisation_or_abort
 from .charts import bar_chart
 from .csvexport import csv_response
 
@@ -54,7 +54,7 @@ def _minutes(value: float | None) -> str:
 @bp.route("/company")
 @login_required
 def my_company():
-    if current_user.organisation_id is None or not may_see_individuals(current_user, current_user.organisation_id):
+    if current_user.organisation_id is None or not current_user.has_role("org_admin"):
         abort(403)
     # Only validated filters travel on: raw arguments could carry url_for's own (_external, org_id).
     filters = _filters()
@@ -68,7 +68,7 @@ def company(org_id: int):
     filters = _filters()
     module_stats, path_stats = services.company_subject_stats(organisation.id, filters)
     employees = None
-    if may_see_individuals(current_user, organisation.id):
+    if may_see_individuals(current_viewer(), organisation.id):
         employees = services.paginate(services.employee_rows(organisation.id, filters, utcnow()), filters.page)
         if employees is None:
             abort(404)

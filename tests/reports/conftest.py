@@ -9,7 +9,8 @@ import pytest
 
 from lms_service.certificates.models import Assignment
 from lms_service.extensions import db
-from tests.certificates.helpers import make_module, make_path, pass_module, register
+from tests.certificates.helpers import ingest, make_module, make_path, pass_module, register, session_for
+from xapi import builders
 
 PASSWORD_USERS = ("admin-a@example.se", "admin-b@example.se", "coord@example.se", "root@example.se",
                   "learner@example.se")
@@ -24,6 +25,13 @@ class World:
     overdue_user: int
 
 
+def enrol(user_id: int, slug: str) -> str:
+    """Enrol as the player does: a registration and its launched statement, through the ingest path."""
+    registration = register(user_id, slug)
+    ingest([builders.launched(session_for(user_id, slug, registration), dt.datetime.now(dt.UTC))])
+    return registration
+
+
 @pytest.fixture
 def ctx(app):
     with app.app_context():
@@ -35,8 +43,9 @@ def ctx(app):
 def world(app, create_org, create_user) -> World:
     """Company A (Stockholm, supplier) with six learners; company B (Västra Götaland, IT firm) with one.
 
-    In A: five pass a1 (scores 0.6, 0.7, 0.8, 0.9, 1.0), one of them also passes a2; the sixth is enrolled in
-    a1 without any statement and has an overdue assignment of a2. In B: one learner passes a1.
+    In A: five pass a1 (scores 0.6, 0.7, 0.8, 0.9, 1.0), one of them also passes a2; the sixth enrolled in
+    a1 (a launched statement, as enrolment records) and did nothing more, and has an overdue assignment of
+    a2. In B: one learner passes a1.
     """
     org_a = create_org("Komponent AB", county="01", kind="vehicle_supplier")
     org_b = create_org("Kod & Kablar AB", county="14", kind="it_firm")
@@ -58,7 +67,7 @@ def world(app, create_org, create_user) -> World:
         for index, user_id in enumerate(learners_a[:5]):
             pass_module(user_id, "a1-energy", scaled=0.6 + index / 10, when=now - dt.timedelta(hours=1))
         pass_module(learners_a[0], "a2-iso", scaled=1.0, when=now - dt.timedelta(minutes=30))
-        register(learners_a[5], "a1-energy")
+        enrol(learners_a[5], "a1-energy")
         db.session.add(Assignment(organisation_id=org_a, user_id=learners_a[5], subject_kind="module",
                                   subject_iri="https://id.lms-service.org/modules/a2-iso",
                                   subject_title={"en": "ISO 14001 and 50001"},
