@@ -44,7 +44,11 @@ def init_errors(app: Flask) -> None:
     def http_error(error: HTTPException):
         status = error.code or 500
         if wants_json():
-            response = json_error(status, error.description or error.name)
+            # webargs (flask-smorest's argument parser) attaches the field-by-field messages of a 422.
+            data = getattr(error, "data", None)
+            extra = {"errors": data["messages"]} if isinstance(data, dict) and "messages" in data else {}
+            message = _("Some arguments are not valid.") if extra else (error.description or error.name)
+            response = json_error(status, message, **extra)
             for name in ("WWW-Authenticate", "Allow", "Retry-After"):
                 if error.get_response().headers.get(name):
                     response[0].headers[name] = error.get_response().headers[name]

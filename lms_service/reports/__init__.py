@@ -42,12 +42,14 @@ def init_app(app: Flask) -> None:
     from ..core import add_nav
     from ..lrs.ingest import register_ingest_hook
     from . import models  # noqa: F401  (tables known to create_all and Alembic)
+    from .api import init_api
     from .cli import reports
     from .projection import project_report
     from .views import bp
 
     _read_settings(app)
     app.register_blueprint(bp)
+    init_api(app)
     app.cli.add_command(reports)
     # After the progress projection's hook (learning comes first in FEATURES): it reads the rows that wrote.
     register_ingest_hook(project_report)

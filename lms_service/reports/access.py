@@ -13,13 +13,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import sqlalchemy as sa
 from flask import abort
 from flask_login import current_user
 
 from ..extensions import db
 from ..orgs.models import Organisation
-from .models import CoordinatorGrant
+from .sharing import is_shared, shared_organisations
 
 
 @dataclass(frozen=True)
@@ -44,14 +43,6 @@ def viewer_for_user(user) -> Viewer:
                   label=f"user {user.id}")
 
 
-def granted(organisation_id: int) -> bool:
-    return db.session.get(CoordinatorGrant, organisation_id) is not None
-
-
-def granted_organisations() -> set[int]:
-    return set(db.session.execute(sa.select(CoordinatorGrant.organisation_id)).scalars())
-
-
 def may_see_company_figures(viewer: Viewer, organisation_id: int) -> bool:
     return viewer.programme or viewer.organisation_id == organisation_id
 
@@ -63,7 +54,7 @@ def may_see_individuals(viewer: Viewer, organisation_id: int) -> bool:
         return False
     if viewer.every_individual or viewer.organisation_id == organisation_id:
         return True
-    return viewer.programme and granted(organisation_id)
+    return viewer.programme and is_shared(organisation_id)
 
 
 def individual_scope(viewer: Viewer) -> set[int] | None:
@@ -74,7 +65,7 @@ def individual_scope(viewer: Viewer) -> set[int] | None:
         return None
     scope = {viewer.organisation_id} if viewer.organisation_id is not None else set()
     if viewer.programme:
-        scope |= granted_organisations()
+        scope |= shared_organisations()
     return scope
 
 

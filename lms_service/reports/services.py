@@ -28,6 +28,7 @@ from ..timeutil import as_aware
 from .models import ReportEnrolment
 
 FILTER_KEYS = frozenset({"from", "to", "module", "path", "page"})
+STATUSES = ("not_started", "in_progress", "completed", "passed", "failed")
 PAGE_SIZE = 50
 DONE_STATUSES = frozenset({"completed", "passed"})
 
@@ -51,12 +52,6 @@ class Filters:
                 "to": self.end.isoformat() if self.end else None, "module": self.module, "path": self.path}
         return {key: value for key, value in args.items() if value}
 
-    def in_period(self, when: dt.datetime | dt.date | None) -> bool:
-        if when is None:
-            return self.start is None and self.end is None
-        day = aware(when).date() if isinstance(when, dt.datetime) else when
-        return (self.start is None or day >= self.start) and (self.end is None or day <= self.end)
-
 
 def _parse_date(raw: str, name: str) -> dt.date:
     try:
@@ -64,6 +59,16 @@ def _parse_date(raw: str, name: str) -> dt.date:
     except ValueError:
         raise UserError(_("%(name)s must be a date written YYYY-MM-DD, got %(value)s.", name=name, value=raw[:40]),
                         field=name) from None
+
+
+def check_subjects(module: str | None, path: str | None) -> None:
+    """Raise UserError unless the module slug and the path key (where given) exist."""
+    if module is not None and db.session.execute(
+            sa.select(Module.id).where(Module.slug == module)).scalar_one_or_none() is None:
+        raise UserError(_("There is no module %(slug)s.", slug=module[:64]), field="module")
+    if path is not None and db.session.execute(
+            sa.select(LearningPath.id).where(LearningPath.key == path)).scalar_one_or_none() is None:
+        raise UserError(_("There is no learning path %(key)s.", key=path[:64]), field="path")
 
 
 def parse_filters(args: Mapping[str, str]) -> Filters:
@@ -79,13 +84,8 @@ def parse_filters(args: Mapping[str, str]) -> Filters:
     if start and end and start > end:
         raise UserError(_("The period starts after it ends."), field="from")
     module = args.get("module") or None
-    if module is not None and db.session.execute(
-            sa.select(Module.id).where(Module.slug == module)).scalar_one_or_none() is None:
-        raise UserError(_("There is no module %(slug)s.", slug=module[:64]), field="module")
     path = args.get("path") or None
-    if path is not None and db.session.execute(
-            sa.select(LearningPath.id).where(LearningPath.key == path)).scalar_one_or_none() is None:
-        raise UserError(_("There is no learning path %(key)s.", key=path[:64]), field="path")
+    check_subjects(module, path)
     raw_page = args.get("page") or "1"
     if not raw_page.isdigit() or int(raw_page) < 1 or len(raw_page) > 6:
         raise UserError(_("page must be a whole number from 1, got %(value)s.", value=raw_page[:20]), field="page")
@@ -444,3 +444,133 @@ def programme_figures(filters: Filters, language: str) -> dict[str, list[Program
             rows.append(ProgrammeRow(key, labels[dimension](key), *(suppress(c, threshold) for c in counts)))
         figures[dimension] = rows
     return figures
+
+
+def company_figures(filters: Filters) -> list[ProgrammeRow]:
+    """Learners, completions and certificates per company (key: its id), small counts suppressed."""
+    modules, _paths = catalogue_subjects(filters)
+    narrowed = _subject_filter(filters, modules)
+    E, C = ReportEnrolment, Certificate
+    conditions = _period(E.enrolled_at, filters)
+    if narrowed is not None:
+        conditions.append(Module.iri.in_([s.iri for s in narrowed]))
+    done = sa.func.sum(sa.case((E.status.in_(sorted(DONE_STATUSES)), 1), else_=0))
+    enrolments = {org_id: (learners, int(completions or 0)) for org_id, learners, completions in db.session.execute(
+        sa.select(User.organisation_id, sa.func.count(sa.distinct(E.user_id)), done).select_from(E)
+        .join(User, User.id == E.user_id).join(Module, Module.id == E.module_id)
+        .where(User.organisation_id.is_not(None), *conditions).group_by(User.organisation_id))}
+    cert_conditions = [C.revoked_at.is_(None), *_period(C.earned_at, filters)]
+    if narrowed is not None:
+        cert_conditions.append(C.subject_iri.in_([s.iri for s in narrowed]))
+    certificates = dict(db.session.execute(
+        sa.select(User.organisation_id, sa.func.count(C.id)).select_from(C).join(User, User.id == C.user_id)
+        .where(User.organisation_id.is_not(None), *cert_conditions).group_by(User.organisation_id)).all())
+    names = dict(db.session.execute(sa.select(Organisation.id, Organisation.name)).all())
+    threshold = min_count()
+    rows = []
+    for org_id in sorted(set(enrolments) | set(certificates), key=lambda i: (names.get(i, "").casefold(), i)):
+        learners, completions = enrolments.get(org_id, (0, 0))
+        counts = (1, learners, completions, certificates.get(org_id, 0))
+        rows.append(ProgrammeRow(str(org_id), names.get(org_id, ""), *(suppress(c, threshold) for c in counts)))
+    return rows
+
+
+# ---------------------------------------------------------------- individual rows (API and exports)
+
+
+def _subject_iris(filters: Filters) -> tuple[list[Subject], list[Subject], list[str] | None]:
+    modules, paths = catalogue_subjects(filters)
+    narrowed = None
+    if filters.module or filters.path:
+        narrowed = [s.iri for s in modules] + ([] if filters.module else [p.iri for p in paths])
+    return modules, paths, narrowed
+
+
+def learner_progress_query(scope: set[int] | None, filters: Filters, status: str | None = None,
+                           done_only: bool = False) -> sa.Select:
+    """Each enrolment of the learners of the companies in ``scope`` (None: every learner), newest first.
+
+    The period selects the day of enrolment, or with ``done_only`` (completions) the day of completion.
+    """
+    E = ReportEnrolment
+    query = (sa.select(E.registration, E.user_id, User.display_name, User.email, User.organisation_id,
+                       Module.slug, E.status, E.enrolled_at, E.completed_at, E.score_scaled, E.minutes_to_complete)
+             .join(User, User.id == E.user_id).join(Module, Module.id == E.module_id))
+    if scope is not None:
+        query = query.where(User.organisation_id.in_(sorted(scope)))
+    _modules, _paths, narrowed = _subject_iris(filters)
+    if narrowed is not None:
+        query = query.where(Module.iri.in_(narrowed))
+    if status is not None:
+        query = query.where(E.status == status)
+    if done_only:
+        order = E.completed_at
+        query = query.where(E.status.in_(sorted(DONE_STATUSES)), E.completed_at.is_not(None),
+                            *_period(E.completed_at, filters))
+    else:
+        order = E.enrolled_at
+        query = query.where(*_period(E.enrolled_at, filters))
+    return query.order_by(order.desc(), E.registration)
+
+
+def progress_item(row: sa.Row) -> dict:
+    return {"learner": {"id": row.user_id, "name": row.display_name, "email": row.email,
+                        "company": row.organisation_id},
+            "module": row.slug, "registration": row.registration, "status": row.status,
+            "enrolled_at": as_aware(row.enrolled_at), "completed_at": as_aware(row.completed_at),
+            "score": row.score_scaled, "minutes_to_complete": row.minutes_to_complete}
+
+
+def certificate_query(scope: set[int] | None, filters: Filters, status: str | None,
+                      now: dt.datetime) -> sa.Select:
+    """Certificates of the learners of the companies in ``scope`` (None: everyone's) earned in the period."""
+    C = Certificate
+    query = (sa.select(C.public_id, C.user_id, C.learner_name, User.email, User.organisation_id, C.subject_kind,
+                       C.subject_iri, C.subject_title, C.earned_at, C.valid_until, C.revoked_at)
+             .join(User, User.id == C.user_id).where(*_period(C.earned_at, filters)))
+    if scope is not None:
+        query = query.where(User.organisation_id.in_(sorted(scope)))
+    _modules, _paths, narrowed = _subject_iris(filters)
+    if narrowed is not None:
+        query = query.where(C.subject_iri.in_(narrowed))
+    if status == "revoked":
+        query = query.where(C.revoked_at.is_not(None))
+    elif status == "expired":
+        query = query.where(C.revoked_at.is_(None), C.valid_until <= now)
+    elif status == "valid":
+        query = query.where(C.revoked_at.is_(None), sa.or_(C.valid_until.is_(None), C.valid_until > now))
+    return query.order_by(C.earned_at.desc(), C.id.desc())
+
+
+def subject_keys() -> dict[str, str]:
+    """Module slug or path key by IRI."""
+    modules, paths = catalogue_subjects()
+    return {s.iri: s.key for s in modules + paths}
+
+
+def certificate_item(row: sa.Row, language: str, now: dt.datetime, keys: Mapping[str, str]) -> dict:
+    from flask import url_for
+
+    valid_until = as_aware(row.valid_until)
+    state = "revoked" if row.revoked_at is not None else (
+        "expired" if valid_until is not None and valid_until <= now else "valid")
+    title = row.subject_title.get(language) or next(iter(row.subject_title.values()), "")
+    return {"id": row.public_id, "learner": {"id": row.user_id, "name": row.learner_name, "email": row.email,
+                                             "company": row.organisation_id},
+            "subject_kind": row.subject_kind, "subject": keys.get(row.subject_iri, row.subject_iri),
+            "title": title, "earned_at": as_aware(row.earned_at), "valid_until": valid_until, "status": state,
+            "verify_url": url_for("verify.verify", public_id=row.public_id, _external=True)}
+
+
+def count_rows(query: sa.Select) -> int:
+    return db.session.execute(sa.select(sa.func.count()).select_from(query.order_by(None).subquery())).scalar_one()
+
+
+def page_rows(query: sa.Select, page: int, size: int) -> list[sa.Row]:
+    return list(db.session.execute(query.limit(size).offset((page - 1) * size)))
+
+
+def stream_rows(query: sa.Select, batch: int = 2000):
+    """Every row of ``query``, fetched in batches through a server-side cursor where the database has one."""
+    for partition in db.session.execute(query.execution_options(yield_per=batch)).partitions():
+        yield from partition

@@ -177,7 +177,8 @@ def test_programme_dashboard_has_charts_with_tables_and_hides_small_counts(world
     response = client.get("/reports/programme")
     assert response.status_code == 200
     text = response.get_data(as_text=True)
-    assert text.count("<svg") == 4 and text.count("<caption>") == 4
+    # A trend chart over time, then a chart beside a table for each dimension.
+    assert text.count("<svg") == 5 and text.count("<caption>") == 4
     assert 'role="img"' in text and "<title id=" in text and "<desc id=" in text
     assert "style=" not in text and "<script" not in text
     assert "Stockholm County" in text and "Västra Götaland County" in text
