@@ -100,7 +100,7 @@ def line_chart(labels: list[str], series: list[tuple[str, list[int | None]]], ti
         if index % every == 0 or index == len(labels) - 1:
             parts.append(f'<text x="{x(index):.1f}" y="{top + PLOT_HEIGHT + 18}" text-anchor="middle" '
                          f'fill="#1f2933" font-size="12">{escape(label)}</text>')
-    for (name, values), (colour, dash) in zip(series, SERIES_STYLES, strict=False):
+    for (_name, values), (colour, dash) in zip(series, SERIES_STYLES, strict=False):
         dash_attr = f' stroke-dasharray="{dash}"' if dash else ""
         runs: list[list[str]] = [[]]
         for index, value in enumerate(values):
