@@ -10,12 +10,13 @@ from __future__ import annotations
 import datetime as dt
 import statistics
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
-from flask import current_app
+from flask import current_app, g
 from flask_babel import gettext as _
+from sqlalchemy.orm import selectinload
 
 from ..accounts.models import User
 from ..certificates.models import Assignment, Certificate, aware
@@ -107,33 +108,38 @@ class Subject:
         return self.title.get(language) or next(iter(self.title.values()), self.key)
 
 
-def _module_titles() -> dict[int, dict]:
-    titles: dict[int, tuple[tuple[int, int, int], dict]] = {}
-    for version in db.session.execute(sa.select(ModuleVersion)).scalars():
-        key = (version.major, version.minor, version.patch)
-        if version.module_id not in titles or key > titles[version.module_id][0]:
-            titles[version.module_id] = (key, version.manifest.get("title") or {})
-    return {module_id: title for module_id, (_key, title) in titles.items()}
+def _catalogue() -> tuple[list[Subject], list[Subject], dict[str, tuple[str, ...]]]:
+    """Every module and path as Subjects, and each path's modules (by slug), read once per request."""
+    if "reports_catalogue" in g:
+        return g.reports_catalogue
+    # The newest version's title; ordering by version lets the last one seen win without ORM objects.
+    titles = {module_id: (manifest or {}).get("title") or {} for module_id, manifest in db.session.execute(
+        sa.select(ModuleVersion.module_id, ModuleVersion.manifest)
+        .order_by(ModuleVersion.major, ModuleVersion.minor, ModuleVersion.patch))}
+    modules = db.session.execute(sa.select(Module.id, Module.slug, Module.iri).order_by(Module.slug)).all()
+    iri_of = {m.slug: m.iri for m in modules}
+    paths = db.session.execute(sa.select(LearningPath).options(selectinload(LearningPath.modules))
+                               .order_by(LearningPath.key)).scalars().all()
+    module_subjects = [Subject("module", m.slug, m.iri, titles.get(m.id, {})) for m in modules]
+    path_subjects = [Subject("path", p.key, p.iri, p.title, tuple(
+        iri_of[pm.module_slug] for pm in p.modules if pm.required and pm.module_slug in iri_of)) for p in paths]
+    slugs = {p.key: tuple(pm.module_slug for pm in p.modules) for p in paths}
+    g.reports_catalogue = (module_subjects, path_subjects, slugs)
+    return g.reports_catalogue
 
 
 def catalogue_subjects(filters: Filters | None = None) -> tuple[list[Subject], list[Subject]]:
     """The modules and learning paths a report covers, narrowed by the module and path filters."""
     filters = filters or Filters()
-    titles = _module_titles()
-    modules = list(db.session.execute(sa.select(Module).order_by(Module.slug)).scalars())
-    by_slug = {m.slug: m for m in modules}
-    paths = list(db.session.execute(sa.select(LearningPath).order_by(LearningPath.key)).scalars())
+    modules, paths, slugs = _catalogue()
     if filters.path:
         paths = [p for p in paths if p.key == filters.path]
-        in_path = {pm.module_slug for p in paths for pm in p.modules}
-        modules = [m for m in modules if m.slug in in_path]
+        in_path = {slug for p in paths for slug in slugs[p.key]}
+        modules = [m for m in modules if m.key in in_path]
     if filters.module:
-        modules = [m for m in modules if m.slug == filters.module]
-        paths = [p for p in paths if any(pm.module_slug == filters.module for pm in p.modules)]
-    module_subjects = [Subject("module", m.slug, m.iri, titles.get(m.id, {})) for m in modules]
-    path_subjects = [Subject("path", p.key, p.iri, p.title, tuple(
-        by_slug[pm.module_slug].iri for pm in p.modules if pm.required and pm.module_slug in by_slug)) for p in paths]
-    return module_subjects, path_subjects
+        modules = [m for m in modules if m.key == filters.module]
+        paths = [p for p in paths if filters.module in slugs[p.key]]
+    return modules, paths
 
 
 # ---------------------------------------------------------------- one company
@@ -272,17 +278,14 @@ class EmployeePage:
     total: int = field(default=0)
 
 
-def _current_certificates(user_ids: Iterable[int]) -> dict[tuple[int, str], Certificate]:
-    """The latest unrevoked certificate of each learner and subject."""
-    found: dict[tuple[int, str], Certificate] = {}
-    ids = list(user_ids)
-    if not ids:
-        return found
+def _current_certificates(organisation_id: int) -> dict[tuple[int, str], sa.Row]:
+    """The latest unrevoked certificate (user_id, subject_iri, valid_until) of each employee and subject."""
+    found: dict[tuple[int, str], sa.Row] = {}
+    C = Certificate
     for cert in db.session.execute(
-            sa.select(Certificate).where(Certificate.user_id.in_(ids), Certificate.revoked_at.is_(None))
-            .order_by(Certificate.earned_at)).scalars():
-        if cert.user_id is not None:
-            found[(cert.user_id, cert.subject_iri)] = cert
+            sa.select(C.user_id, C.subject_iri, C.valid_until).join(User, User.id == C.user_id)
+            .where(User.organisation_id == organisation_id, C.revoked_at.is_(None)).order_by(C.earned_at)):
+        found[(cert.user_id, cert.subject_iri)] = cert
     return found
 
 
@@ -292,11 +295,11 @@ def employee_rows(organisation_id: int, filters: Filters, now: dt.datetime) -> l
     modules, paths = catalogue_subjects(filters)
     subjects = {s.iri: s for s in modules + paths}
     members = {u.id: u for u in db.session.execute(
-        sa.select(User).where(User.organisation_id == organisation_id)).scalars()}
+        sa.select(User.id, User.display_name, User.email).where(User.organisation_id == organisation_id))}
     enrolments = _company_enrolments(organisation_id, filters)
     assignments = {(a.user_id, a.subject_iri): a for a in _company_assignments(organisation_id, filters)
                    if a.user_id in members}
-    certificates = _current_certificates(members)
+    certificates = _current_certificates(organisation_id)
     status: dict[tuple[int, str], str] = {}
     for enrolment in enrolments:
         if enrolment.module_iri in subjects:
@@ -318,7 +321,8 @@ def employee_rows(organisation_id: int, filters: Filters, now: dt.datetime) -> l
         user = members[user_id]
         assignment = assignments.get((user_id, iri))
         cert = certificates.get((user_id, iri))
-        cert_status = None if cert is None else ("expired" if cert.expired(now) else "valid")
+        cert_status = None if cert is None else (
+            "expired" if cert.valid_until is not None and aware(cert.valid_until) <= now else "valid")
         done = cert_status == "valid"
         due = assignment.due_date if assignment else None
         rows.append(EmployeeRow(
