@@ -44,7 +44,7 @@ def init_app(app: Flask) -> None:
     from . import models  # noqa: F401  (tables known to create_all and Alembic)
     from .api import init_api
     from .cli import reports
-    from .projection import project_report
+    from .projection import follow_membership_changes, project_report
     from .views import bp
 
     _read_settings(app)
@@ -53,5 +53,6 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(reports)
     # After the progress projection's hook (learning comes first in FEATURES): it reads the rows that wrote.
     register_ingest_hook(project_report)
+    follow_membership_changes()
     add_nav(app, _l("Company statistics"), "reports.my_company", _company_admin, order=66)
     add_nav(app, _l("Programme statistics"), "reports.programme", _programme_reader, order=72)

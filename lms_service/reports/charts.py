@@ -66,7 +66,7 @@ def line_chart(labels: list[str], series: list[tuple[str, list[int | None]]], ti
     line rather than drawing a value that would give it away. Title and description name every value."""
     chart_id = f"chart-{next(_ids)}"
     largest = max((v for _name, values in series for v in values if v), default=0) or 1
-    width = MARGIN_LEFT + PLOT_WIDTH + 16
+    width = MARGIN_LEFT + PLOT_WIDTH + 40  # room for the last month label, centred on the last point
     height = LEGEND_HEIGHT + PLOT_HEIGHT + MARGIN_BOTTOM
     step = PLOT_WIDTH / max(len(labels) - 1, 1)
     top = LEGEND_HEIGHT

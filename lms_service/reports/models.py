@@ -22,10 +22,14 @@ TOKEN_SCOPES = ("reports:aggregates", "reports:learners")
 
 class ReportEnrolment(db.Model):
     __tablename__ = "report_enrolments"
-    __table_args__ = (sa.Index("ix_report_enrolments_module_enrolled", "module_id", "enrolled_at"),)
+    __table_args__ = (sa.Index("ix_report_enrolments_module_enrolled", "module_id", "enrolled_at"),
+                      sa.Index("ix_report_enrolments_organisation_enrolled", "organisation_id", "enrolled_at"))
 
     registration: Mapped[str] = mapped_column(sa.String(36), primary_key=True)
     user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    # The learner's company, copied from users.organisation_id so that company and programme figures need
+    # no join with the users table; kept equal to it by projection.follow_membership_changes.
+    organisation_id: Mapped[int | None] = mapped_column(sa.ForeignKey("organisations.id", ondelete="SET NULL"))
     module_id: Mapped[int] = mapped_column(sa.ForeignKey("modules.id", ondelete="CASCADE"))
     enrolled_at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True), index=True)
     enrolled_month: Mapped[str] = mapped_column(sa.String(7))  # YYYY-MM in UTC

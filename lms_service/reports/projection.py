@@ -11,7 +11,9 @@ import datetime as dt
 from collections.abc import Collection, Iterator
 
 import sqlalchemy as sa
+from sqlalchemy.orm import Session
 
+from ..accounts.models import User
 from ..extensions import db, upsert
 from ..learning.models import LearnerProgress, Registration
 from ..learning.projection import rebuild_progress, touched_registrations
@@ -33,8 +35,8 @@ def _moment(stamp: str | None) -> dt.datetime | None:
         return None
 
 
-def report_row(registration: Registration | sa.Row, progress: LearnerProgress | sa.Row) -> dict:
-    """The reporting row of one registration from its progress row."""
+def report_row(registration: sa.Row, progress: sa.Row) -> dict:
+    """The reporting row of one registration (with its learner's ``organisation_id``) from its progress row."""
     status = progress.status
     if progress.completed and status not in DONE_STATUSES | {"failed"}:
         status = "completed"
@@ -43,7 +45,7 @@ def report_row(registration: Registration | sa.Row, progress: LearnerProgress | 
     minutes = max((done - started).total_seconds() / 60, 0.0) if done and started else None
     enrolled = as_aware(registration.created_at)
     return {"registration": registration.registration, "user_id": registration.user_id,
-            "module_id": registration.module_id, "enrolled_at": enrolled,
+            "organisation_id": registration.organisation_id, "module_id": registration.module_id, "enrolled_at": enrolled,
             "enrolled_month": enrolled.astimezone(dt.UTC).strftime("%Y-%m"), "status": status,
             "score_scaled": progress.score_scaled, "started_at": started, "completed_at": done,
             "minutes_to_complete": minutes}
@@ -51,10 +53,12 @@ def report_row(registration: Registration | sa.Row, progress: LearnerProgress | 
 
 def _source_rows(registrations: list[str] | None) -> Iterator[list[dict]]:
     """Reporting rows built from registrations joined with their progress, a chunk at a time."""
-    columns = (Registration.registration, Registration.user_id, Registration.module_id, Registration.created_at,
+    columns = (Registration.registration, Registration.user_id, User.organisation_id, Registration.module_id,
+               Registration.created_at,
                LearnerProgress.status, LearnerProgress.completed, LearnerProgress.first_at,
                LearnerProgress.completed_at, LearnerProgress.passed_at, LearnerProgress.score_scaled)
-    query = sa.select(*columns).join(LearnerProgress, LearnerProgress.registration == Registration.registration)
+    query = (sa.select(*columns).join(LearnerProgress, LearnerProgress.registration == Registration.registration)
+             .join(User, User.id == Registration.user_id))
     if registrations is not None:
         for start in range(0, len(registrations), CHUNK):
             part = registrations[start:start + CHUNK]
@@ -117,3 +121,18 @@ def snapshot() -> list[tuple]:
     columns = list(ReportEnrolment.__table__.columns)
     return [tuple(row) for row in db.session.execute(
         sa.select(*columns).order_by(ReportEnrolment.registration)).all()]
+
+
+def _follow_membership(session: Session, _context, _instances) -> None:
+    """Before a flush that moves a learner to another company (or out of one), move their reporting rows
+    with them, in the same transaction: the reports always count a learner where the users table has them."""
+    for obj in session.dirty:
+        if isinstance(obj, User) and sa.inspect(obj).attrs.organisation_id.history.has_changes():
+            session.execute(sa.update(ReportEnrolment).where(ReportEnrolment.user_id == obj.id)
+                            .values(organisation_id=obj.organisation_id))
+
+
+def follow_membership_changes() -> None:
+    """Register the flush listener that keeps ``report_enrolments.organisation_id`` equal to the user's."""
+    if not sa.event.contains(Session, "before_flush", _follow_membership):
+        sa.event.listen(Session, "before_flush", _follow_membership)

@@ -184,8 +184,8 @@ def _company_enrolments(organisation_id: int, filters: Filters) -> list[_Enrolme
     rows = db.session.execute(
         sa.select(E.user_id, Module.iri, E.enrolled_at, E.status, E.score_scaled, E.minutes_to_complete,
                   E.completed_at)
-        .join(Module, Module.id == E.module_id).join(User, User.id == E.user_id)
-        .where(User.organisation_id == organisation_id, *_period(E.enrolled_at, filters)))
+        .join(Module, Module.id == E.module_id)
+        .where(E.organisation_id == organisation_id, *_period(E.enrolled_at, filters)))
     return [_Enrolment(user_id, iri, aware(created), status, score, minutes, as_aware(done))
             for user_id, iri, created, status, score, minutes, done in rows]
 
@@ -389,10 +389,9 @@ def _enrolment_counts(filters: Filters, narrowed: list[Subject] | None) -> dict[
     done = sa.func.sum(sa.case((E.status.in_(sorted(DONE_STATUSES)), 1), else_=0))
     found: dict[str, dict[str, tuple]] = {}
     for dimension, key in keys.items():
-        query = (sa.select(key, sa.func.count(sa.distinct(User.organisation_id)), sa.func.count(sa.distinct(E.user_id)),
+        query = (sa.select(key, sa.func.count(sa.distinct(E.organisation_id)), sa.func.count(sa.distinct(E.user_id)),
                            done)
-                 .select_from(E).join(User, User.id == E.user_id)
-                 .join(Organisation, Organisation.id == User.organisation_id)
+                 .select_from(E).join(Organisation, Organisation.id == E.organisation_id)
                  .join(Module, Module.id == E.module_id).where(*conditions).group_by(key))
         found[dimension] = {row[0]: tuple(row[1:]) for row in db.session.execute(query)}
     return found
@@ -460,9 +459,9 @@ def company_figures(filters: Filters) -> list[ProgrammeRow]:
         conditions.append(Module.iri.in_([s.iri for s in narrowed]))
     done = sa.func.sum(sa.case((E.status.in_(sorted(DONE_STATUSES)), 1), else_=0))
     enrolments = {org_id: (learners, int(completions or 0)) for org_id, learners, completions in db.session.execute(
-        sa.select(User.organisation_id, sa.func.count(sa.distinct(E.user_id)), done).select_from(E)
-        .join(User, User.id == E.user_id).join(Module, Module.id == E.module_id)
-        .where(User.organisation_id.is_not(None), *conditions).group_by(User.organisation_id))}
+        sa.select(E.organisation_id, sa.func.count(sa.distinct(E.user_id)), done).select_from(E)
+        .join(Module, Module.id == E.module_id)
+        .where(E.organisation_id.is_not(None), *conditions).group_by(E.organisation_id))}
     cert_conditions = [C.revoked_at.is_(None), *_period(C.earned_at, filters)]
     if narrowed is not None:
         cert_conditions.append(C.subject_iri.in_([s.iri for s in narrowed]))
@@ -497,11 +496,11 @@ def learner_progress_query(scope: set[int] | None, filters: Filters, status: str
     The period selects the day of enrolment, or with ``done_only`` (completions) the day of completion.
     """
     E = ReportEnrolment
-    query = (sa.select(E.registration, E.user_id, User.display_name, User.email, User.organisation_id,
+    query = (sa.select(E.registration, E.user_id, User.display_name, User.email, E.organisation_id,
                        Module.slug, E.status, E.enrolled_at, E.completed_at, E.score_scaled, E.minutes_to_complete)
              .join(User, User.id == E.user_id).join(Module, Module.id == E.module_id))
     if scope is not None:
-        query = query.where(User.organisation_id.in_(sorted(scope)))
+        query = query.where(E.organisation_id.in_(sorted(scope)))
     _modules, _paths, narrowed = _subject_iris(filters)
     if narrowed is not None:
         query = query.where(Module.iri.in_(narrowed))

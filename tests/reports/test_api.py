@@ -26,7 +26,7 @@ def token(app, world):
 
 def get(client, url, text=None):
     headers = {"Authorization": f"Bearer {text}"} if text else {}
-    return client.get(url, headers=headers)
+    return client.get(url, headers={**headers, "Accept-Language": "en"})
 
 
 def share(app, org_id, shared=True):

@@ -114,3 +114,25 @@ def test_a_failing_hook_stores_no_statement(world, ctx, monkeypatch):
         pass_module(world.overdue_user, "a2-iso")
     db.session.rollback()
     assert db.session.execute(sa.select(sa.func.count()).select_from(Statement)).scalar_one() == count
+
+
+def test_a_learner_who_changes_company_takes_their_rows_along(world, ctx):
+    from lms_service.accounts.models import User
+
+    user = db.session.get(User, world.learners_a[0])
+    user.organisation_id = world.org_b
+    db.session.commit()
+    rows = db.session.execute(sa.select(ReportEnrolment.organisation_id).where(
+        ReportEnrolment.user_id == world.learners_a[0])).scalars().all()
+    assert rows and set(rows) == {world.org_b}
+    modules, _paths = services.company_subject_stats(world.org_b, services.Filters())
+    assert {m.subject.key: m.enrolled for m in modules}["a1-energy"] == 2
+    before = projection.snapshot()
+    projection.rebuild_reports()
+    assert projection.snapshot() == before
+    # Leaving every company takes the rows out of every company's figures.
+    user = db.session.get(User, world.learners_a[0])
+    user.organisation_id = None
+    db.session.commit()
+    assert db.session.execute(sa.select(ReportEnrolment.organisation_id).where(
+        ReportEnrolment.user_id == world.learners_a[0])).scalars().all() == [None, None]
