@@ -373,108 +373,118 @@ def _month(column: sa.ColumnElement) -> sa.ColumnElement[str]:
     return sa.func.strftime("%Y-%m", column)
 
 
-def _subject_filter(filters: Filters, modules: list[Subject]) -> list[Subject] | None:
-    """The modules a module or path filter narrows to; None when there is no such filter."""
-    return modules if filters.module or filters.path else None
-
-
-def _enrolment_counts(filters: Filters, narrowed: list[Subject] | None) -> dict[str, dict[str, tuple]]:
-    """(companies, learners, completions) per key of every dimension, grouped in the database."""
+def _enrolment_conditions(filters: Filters, narrowed: list[Subject] | None) -> list[sa.ColumnElement[bool]]:
     E = ReportEnrolment
-    keys = {"county": Organisation.county, "kind": Organisation.kind, "module": Module.slug,
-            "month": E.enrolled_month}
-    conditions = _period(E.enrolled_at, filters)
+    conditions = [E.organisation_id.is_not(None), *_period(E.enrolled_at, filters)]
     if narrowed is not None:
-        conditions.append(Module.iri.in_([s.iri for s in narrowed]))
-    done = sa.func.sum(sa.case((E.status.in_(sorted(DONE_STATUSES)), 1), else_=0))
-    found: dict[str, dict[str, tuple]] = {}
-    for dimension, key in keys.items():
-        query = (sa.select(key, sa.func.count(sa.distinct(E.organisation_id)), sa.func.count(sa.distinct(E.user_id)),
-                           done)
-                 .select_from(E).join(Organisation, Organisation.id == E.organisation_id)
-                 .join(Module, Module.id == E.module_id).where(*conditions).group_by(key))
-        found[dimension] = {row[0]: tuple(row[1:]) for row in db.session.execute(query)}
-    return found
+        conditions.append(E.module_id.in_(sa.select(Module.id).where(Module.iri.in_([s.iri for s in narrowed]))))
+    return conditions
 
 
-def _certificate_counts(filters: Filters, narrowed: list[Subject] | None,
-                        modules: list[Subject]) -> dict[str, dict[str, int]]:
-    """Unrevoked certificates earned in the period per key of every dimension, grouped in the database.
+def _learners_per_company(conditions: list, key: sa.ColumnElement | None = None,
+                          once_per_learner: bool = True) -> list[tuple]:
+    """Rows (key, company, learners, completions), or (company, learners, completions) without ``key``.
 
-    By module, only module certificates count; the other dimensions count path certificates too, unless
-    a module or path filter narrows the report to modules.
+    Learners are counted once per key and company by grouping twice, first by learner, which the database
+    does with hash aggregates instead of sorting for COUNT(DISTINCT). ``once_per_learner`` False skips the
+    first grouping where a learner has at most one row per key (a module: one registration per module).
     """
+    E = ReportEnrolment
+    done = sa.case((E.status.in_(sorted(DONE_STATUSES)), 1), else_=0)
+    keys = [key.label("k")] if key is not None else []
+    if not once_per_learner:
+        query = (sa.select(*keys, E.organisation_id, sa.func.count(), sa.func.sum(done)).where(*conditions)
+                 .group_by(*([key] if key is not None else []), E.organisation_id))
+        return [tuple(row) for row in db.session.execute(query)]
+    inner = (sa.select(*keys, E.organisation_id.label("org"), E.user_id, sa.func.sum(done).label("done"))
+             .where(*conditions).group_by(*([key] if key is not None else []), E.organisation_id, E.user_id)
+             .subquery())
+    outer_keys = [inner.c.k] if key is not None else []
+    query = sa.select(*outer_keys, inner.c.org, sa.func.count(), sa.func.sum(inner.c.done)).group_by(
+        *outer_keys, inner.c.org)
+    return [tuple(row) for row in db.session.execute(query)]
+
+
+def _certificates_per_company(filters: Filters, narrowed: list[Subject] | None) -> list[tuple]:
+    """Rows (company, subject IRI, month earned, unrevoked certificates earned in the period)."""
     C = Certificate
-    slug_of = {s.iri: s.key for s in modules}
-    conditions = [C.revoked_at.is_(None), *_period(C.earned_at, filters)]
+    conditions = [C.revoked_at.is_(None), User.organisation_id.is_not(None), *_period(C.earned_at, filters)]
     if narrowed is not None:
         conditions.append(C.subject_iri.in_([s.iri for s in narrowed]))
-    keys = {"county": Organisation.county, "kind": Organisation.kind, "module": C.subject_iri,
-            "month": _month(C.earned_at)}
-    found: dict[str, dict[str, int]] = {}
-    for dimension, key in keys.items():
-        query = (sa.select(key, sa.func.count(C.id)).select_from(C).join(User, User.id == C.user_id)
-                 .join(Organisation, Organisation.id == User.organisation_id).where(*conditions).group_by(key))
-        counts = {row[0]: row[1] for row in db.session.execute(query)}
-        if dimension == "module":
-            counts = {slug_of[iri]: count for iri, count in counts.items() if iri in slug_of}
-        found[dimension] = counts
-    return found
+    month = _month(C.earned_at)
+    query = (sa.select(User.organisation_id, C.subject_iri, month, sa.func.count()).select_from(C)
+             .join(User, User.id == C.user_id).where(*conditions).group_by(User.organisation_id, C.subject_iri, month))
+    return [tuple(row) for row in db.session.execute(query)]
+
+
+@dataclass
+class _Cell:
+    companies: set[int] = field(default_factory=set)
+    learners: int = 0
+    completions: int = 0
+    certificates: int = 0
+
+
+def _programme_cells(filters: Filters) -> tuple[dict[str, dict[str, _Cell]], dict[int, Organisation], list[Subject]]:
+    """Every figure of every dimension (county, kind, module, month, company), from four grouped queries
+    whose answers have one row per company and key, so the cost grows with companies, not learners."""
+    modules, _paths = catalogue_subjects(filters)
+    narrowed = modules if filters.module or filters.path else None
+    conditions = _enrolment_conditions(filters, narrowed)
+    orgs = {o.id: o for o in db.session.execute(sa.select(Organisation)).scalars()}
+    slug_of_id = dict(db.session.execute(sa.select(Module.id, Module.slug)).all())
+    slug_of_iri = {s.iri: s.key for s in modules}
+    cells: dict[str, dict[str, _Cell]] = {d: defaultdict(_Cell) for d in (*DIMENSIONS, "company")}
+
+    def add(dimension: str, key: str, org_id: int, learners: int, completions: int) -> None:
+        cell = cells[dimension][key]
+        cell.companies.add(org_id)
+        cell.learners += learners
+        cell.completions += int(completions or 0)
+
+    for org_id, learners, completions in _learners_per_company(conditions):
+        org = orgs[org_id]
+        for dimension, key in (("county", org.county), ("kind", org.kind), ("company", str(org_id))):
+            add(dimension, key, org_id, learners, completions)
+    for module_id, org_id, learners, completions in _learners_per_company(
+            conditions, ReportEnrolment.module_id, once_per_learner=False):
+        add("module", slug_of_id[module_id], org_id, learners, completions)
+    for month, org_id, learners, completions in _learners_per_company(conditions, ReportEnrolment.enrolled_month):
+        add("month", month, org_id, learners, completions)
+    for org_id, iri, month, count in _certificates_per_company(filters, narrowed):
+        org = orgs[org_id]
+        keys = [("county", org.county), ("kind", org.kind), ("company", str(org_id)), ("month", month)]
+        if iri in slug_of_iri:  # by module, only module certificates
+            keys.append(("module", slug_of_iri[iri]))
+        for dimension, key in keys:
+            cells[dimension][key].certificates += count
+    return cells, orgs, modules
+
+
+def _suppressed_row(key: str, label: str, cell: _Cell, threshold: int) -> ProgrammeRow:
+    return ProgrammeRow(key, label, *(suppress(count, threshold) for count in (
+        len(cell.companies), cell.learners, cell.completions, cell.certificates)))
 
 
 def programme_figures(filters: Filters, language: str) -> dict[str, list[ProgrammeRow]]:
     """Companies reached, learners, completions and certificates by county, company kind, module and
-    month of enrolment, across every company; counts below REPORTS_MIN_COUNT are suppressed.
-
-    Every figure is grouped in the database from the reporting table and the certificates, so the cost
-    grows with the number of groups, not of learners.
-    """
-    modules, _paths = catalogue_subjects(filters)
-    narrowed = _subject_filter(filters, modules)
-    enrolments = _enrolment_counts(filters, narrowed)
-    certificates = _certificate_counts(filters, narrowed, modules)
+    month of enrolment, across every company; counts below REPORTS_MIN_COUNT are suppressed."""
+    cells, _orgs, modules = _programme_cells(filters)
     threshold = min_count()
     labels = {"county": lambda k: county_name(k, language),
               "kind": lambda k: str(KIND_LABELS.get(k, k)),
               "module": lambda k: next((s.label(language) for s in modules if s.key == k), k),
               "month": lambda k: k}
-    figures = {}
-    for dimension in DIMENSIONS:
-        rows = []
-        for key in sorted(set(enrolments[dimension]) | set(certificates[dimension])):
-            companies, learners, completions = enrolments[dimension].get(key, (0, 0, 0))
-            counts = (companies, learners, int(completions or 0), certificates[dimension].get(key, 0))
-            rows.append(ProgrammeRow(key, labels[dimension](key), *(suppress(c, threshold) for c in counts)))
-        figures[dimension] = rows
-    return figures
+    return {dimension: [_suppressed_row(key, labels[dimension](key), cells[dimension][key], threshold)
+                        for key in sorted(cells[dimension])] for dimension in DIMENSIONS}
 
 
 def company_figures(filters: Filters) -> list[ProgrammeRow]:
     """Learners, completions and certificates per company (key: its id), small counts suppressed."""
-    modules, _paths = catalogue_subjects(filters)
-    narrowed = _subject_filter(filters, modules)
-    E, C = ReportEnrolment, Certificate
-    conditions = _period(E.enrolled_at, filters)
-    if narrowed is not None:
-        conditions.append(Module.iri.in_([s.iri for s in narrowed]))
-    done = sa.func.sum(sa.case((E.status.in_(sorted(DONE_STATUSES)), 1), else_=0))
-    enrolments = {org_id: (learners, int(completions or 0)) for org_id, learners, completions in db.session.execute(
-        sa.select(E.organisation_id, sa.func.count(sa.distinct(E.user_id)), done).select_from(E)
-        .join(Module, Module.id == E.module_id)
-        .where(E.organisation_id.is_not(None), *conditions).group_by(E.organisation_id))}
-    cert_conditions = [C.revoked_at.is_(None), *_period(C.earned_at, filters)]
-    if narrowed is not None:
-        cert_conditions.append(C.subject_iri.in_([s.iri for s in narrowed]))
-    certificates = dict(db.session.execute(
-        sa.select(User.organisation_id, sa.func.count(C.id)).select_from(C).join(User, User.id == C.user_id)
-        .where(User.organisation_id.is_not(None), *cert_conditions).group_by(User.organisation_id)).all())
-    names = dict(db.session.execute(sa.select(Organisation.id, Organisation.name)).all())
+    cells, orgs, _modules = _programme_cells(filters)
     threshold = min_count()
-    rows = []
-    for org_id in sorted(set(enrolments) | set(certificates), key=lambda i: (names.get(i, "").casefold(), i)):
-        learners, completions = enrolments.get(org_id, (0, 0))
-        counts = (1, learners, completions, certificates.get(org_id, 0))
-        rows.append(ProgrammeRow(str(org_id), names.get(org_id, ""), *(suppress(c, threshold) for c in counts)))
+    rows = [_suppressed_row(key, orgs[int(key)].name, cell, threshold) for key, cell in cells["company"].items()]
+    rows.sort(key=lambda row: (row.label.casefold(), int(row.key)))
     return rows
 
 
