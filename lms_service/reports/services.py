@@ -178,21 +178,41 @@ def _period(column: sa.ColumnElement, filters: Filters) -> list[sa.ColumnElement
     return conditions
 
 
+def _per_request(name: str, *key: object):
+    """A memo for this request (the company page asks for the same rows for its figures and its table)."""
+    def decorate(compute):
+        memo = g.setdefault("reports_memo", {})
+        if (name, *key) not in memo:
+            memo[(name, *key)] = compute()
+        return memo[(name, *key)]
+    return decorate
+
+
 def _company_enrolments(organisation_id: int, filters: Filters) -> list[_Enrolment]:
     """The reporting rows of the company's employees who enrolled in the period."""
     E = ReportEnrolment
-    rows = db.session.execute(
-        sa.select(E.user_id, Module.iri, E.enrolled_at, E.status, E.score_scaled, E.minutes_to_complete,
-                  E.completed_at)
-        .join(Module, Module.id == E.module_id)
-        .where(E.organisation_id == organisation_id, *_period(E.enrolled_at, filters)))
-    return [_Enrolment(user_id, iri, aware(created), status, score, minutes, as_aware(done))
-            for user_id, iri, created, status, score, minutes, done in rows]
+
+    @_per_request("enrolments", organisation_id, filters.start, filters.end)
+    def rows() -> list[_Enrolment]:
+        return [_Enrolment(user_id, iri, aware(created), status, score, minutes, as_aware(done))
+                for user_id, iri, created, status, score, minutes, done in _core_rows(
+                    sa.select(E.user_id, Module.iri, E.enrolled_at, E.status, E.score_scaled, E.minutes_to_complete,
+                              E.completed_at).join(Module, Module.id == E.module_id)
+                    .where(E.organisation_id == organisation_id, *_period(E.enrolled_at, filters)))]
+
+    return rows
 
 
-def _company_assignments(organisation_id: int, filters: Filters) -> list[Assignment]:
-    return list(db.session.execute(sa.select(Assignment).where(
-        Assignment.organisation_id == organisation_id, *_period(Assignment.created_at, filters))).scalars())
+def _company_assignments(organisation_id: int, filters: Filters) -> list[sa.Row]:
+    """(user_id, subject_iri, due_date) of the company's assignments made in the period."""
+    A = Assignment
+
+    @_per_request("assignments", organisation_id, filters.start, filters.end)
+    def rows() -> list[sa.Row]:
+        return list(db.session.connection().execute(sa.select(A.user_id, A.subject_iri, A.due_date).where(
+            A.organisation_id == organisation_id, *_period(A.created_at, filters))))
+
+    return rows
 
 
 def _fill(stats: SubjectStats, rows: list[tuple[str, float | None, float | None]]) -> None:
@@ -278,15 +298,12 @@ class EmployeePage:
     total: int = field(default=0)
 
 
-def _current_certificates(organisation_id: int) -> dict[tuple[int, str], sa.Row]:
-    """The latest unrevoked certificate (user_id, subject_iri, valid_until) of each employee and subject."""
-    found: dict[tuple[int, str], sa.Row] = {}
+def _current_certificates(organisation_id: int) -> dict[tuple[int, str], dt.datetime | None]:
+    """The validity end (None: never expires) of each employee's latest unrevoked certificate per subject."""
     C = Certificate
-    for cert in db.session.execute(
-            sa.select(C.user_id, C.subject_iri, C.valid_until).join(User, User.id == C.user_id)
-            .where(User.organisation_id == organisation_id, C.revoked_at.is_(None)).order_by(C.earned_at)):
-        found[(cert.user_id, cert.subject_iri)] = cert
-    return found
+    return {(user_id, iri): valid_until for user_id, iri, valid_until in _core_rows(
+        sa.select(C.user_id, C.subject_iri, C.valid_until).join(User, User.id == C.user_id)
+        .where(User.organisation_id == organisation_id, C.revoked_at.is_(None)).order_by(C.earned_at))}
 
 
 def employee_rows(organisation_id: int, filters: Filters, now: dt.datetime) -> list[EmployeeRow]:
@@ -294,11 +311,11 @@ def employee_rows(organisation_id: int, filters: Filters, now: dt.datetime) -> l
     status, due date, whether it is overdue and their certificate for it, ordered by name."""
     modules, paths = catalogue_subjects(filters)
     subjects = {s.iri: s for s in modules + paths}
-    members = {u.id: u for u in db.session.execute(
+    members = {user_id: (name, email) for user_id, name, email in _core_rows(
         sa.select(User.id, User.display_name, User.email).where(User.organisation_id == organisation_id))}
     enrolments = _company_enrolments(organisation_id, filters)
-    assignments = {(a.user_id, a.subject_iri): a for a in _company_assignments(organisation_id, filters)
-                   if a.user_id in members}
+    due_dates = {(user_id, iri): due for user_id, iri, due in _company_assignments(organisation_id, filters)
+                 if user_id in members}
     certificates = _current_certificates(organisation_id)
     status: dict[tuple[int, str], str] = {}
     for enrolment in enrolments:
@@ -315,20 +332,22 @@ def employee_rows(organisation_id: int, filters: Filters, now: dt.datetime) -> l
                 status[(user_id, path.iri)] = "completed"
             else:
                 status[(user_id, path.iri)] = "in_progress"
-    keys = set(status) | {key for key in assignments if key[1] in subjects}
+    keys = set(status) | {key for key in due_dates if key[1] in subjects}
+    today = now.date()
     rows = []
-    for user_id, iri in keys:
-        user = members[user_id]
-        assignment = assignments.get((user_id, iri))
-        cert = certificates.get((user_id, iri))
-        cert_status = None if cert is None else (
-            "expired" if cert.valid_until is not None and aware(cert.valid_until) <= now else "valid")
-        done = cert_status == "valid"
-        due = assignment.due_date if assignment else None
-        rows.append(EmployeeRow(
-            user_id, user.display_name, user.email, subjects[iri], status.get((user_id, iri), "not_started"), due,
-            bool(due and due < now.date() and not done), cert_status,
-            aware(cert.valid_until) if cert is not None and cert.valid_until else None))
+    for key in keys:
+        user_id, iri = key
+        name, email = members[user_id]
+        valid_until = certificates.get(key, False)
+        if valid_until is False:
+            cert_status = None
+        else:
+            valid_until = as_aware(valid_until)
+            cert_status = "expired" if valid_until is not None and valid_until <= now else "valid"
+        due = due_dates.get(key)
+        rows.append(EmployeeRow(user_id, name, email, subjects[iri], status.get(key, "not_started"), due,
+                                bool(due and due < today and cert_status != "valid"), cert_status,
+                                valid_until or None))
     rows.sort(key=lambda r: (r.name.casefold(), r.user_id, r.subject.kind, r.subject.key))
     return rows
 
@@ -382,39 +401,52 @@ def _enrolment_conditions(filters: Filters, narrowed: list[Subject] | None) -> l
 
 
 def _learners_per_company(conditions: list, key: sa.ColumnElement | None = None,
-                          once_per_learner: bool = True) -> list[tuple]:
-    """Rows (key, company, learners, completions), or (company, learners, completions) without ``key``.
-
-    Learners are counted once per key and company by grouping twice, first by learner, which the database
-    does with hash aggregates instead of sorting for COUNT(DISTINCT). ``once_per_learner`` False skips the
-    first grouping where a learner has at most one row per key (a module: one registration per module).
-    """
+                          one_row_per_learner: bool = False) -> list[tuple]:
+    """Rows (key, company, learners, completions), or (company, learners, completions) without ``key``;
+    a learner counts once per key and company. The covering indexes on (key, company, learner) let
+    PostgreSQL count them in index order, without sorting or reading the table. With
+    ``one_row_per_learner`` (a module: one registration per learner) a plain count does."""
     E = ReportEnrolment
-    done = sa.case((E.status.in_(sorted(DONE_STATUSES)), 1), else_=0)
-    keys = [key.label("k")] if key is not None else []
-    if not once_per_learner:
-        query = (sa.select(*keys, E.organisation_id, sa.func.count(), sa.func.sum(done)).where(*conditions)
-                 .group_by(*([key] if key is not None else []), E.organisation_id))
-        return [tuple(row) for row in db.session.execute(query)]
-    inner = (sa.select(*keys, E.organisation_id.label("org"), E.user_id, sa.func.sum(done).label("done"))
-             .where(*conditions).group_by(*([key] if key is not None else []), E.organisation_id, E.user_id)
-             .subquery())
-    outer_keys = [inner.c.k] if key is not None else []
-    query = sa.select(*outer_keys, inner.c.org, sa.func.count(), sa.func.sum(inner.c.done)).group_by(
-        *outer_keys, inner.c.org)
-    return [tuple(row) for row in db.session.execute(query)]
+    done = sa.func.sum(sa.case((E.status.in_(sorted(DONE_STATUSES)), 1), else_=0))
+    keys = [key] if key is not None else []
+    learners = sa.func.count() if one_row_per_learner else sa.func.count(sa.distinct(E.user_id))
+    query = (sa.select(*keys, E.organisation_id, learners, done).where(*conditions)
+             .group_by(*keys, E.organisation_id))
+    return _core_rows(query)
 
 
-def _certificates_per_company(filters: Filters, narrowed: list[Subject] | None) -> list[tuple]:
-    """Rows (company, subject IRI, month earned, unrevoked certificates earned in the period)."""
+def _core_rows(query: sa.Select) -> list[tuple]:
+    """Rows of a Core query as plain tuples, without the ORM's result machinery (thousands of rows)."""
+    return [tuple(row) for row in db.session.connection().execute(query)]
+
+
+def _certificate_counts(filters: Filters, narrowed: list[Subject] | None) -> dict[str, dict]:
+    """Unrevoked certificates earned in the period, counted per company, per month earned and per subject.
+
+    On PostgreSQL one pass with GROUPING SETS (a few hundred rows come back, not one per company, month
+    and subject); elsewhere one query per grouping.
+    """
     C = Certificate
     conditions = [C.revoked_at.is_(None), User.organisation_id.is_not(None), *_period(C.earned_at, filters)]
     if narrowed is not None:
         conditions.append(C.subject_iri.in_([s.iri for s in narrowed]))
-    month = _month(C.earned_at)
-    query = (sa.select(User.organisation_id, C.subject_iri, month, sa.func.count()).select_from(C)
-             .join(User, User.id == C.user_id).where(*conditions).group_by(User.organisation_id, C.subject_iri, month))
-    return [tuple(row) for row in db.session.execute(query)]
+    month = _month(C.earned_at).label("month")
+    groupings = {"company": User.organisation_id, "month": month, "subject": C.subject_iri}
+    counts: dict[str, dict] = {name: {} for name in groupings}
+    base = sa.select().select_from(C).join(User, User.id == C.user_id).where(*conditions)
+    if db.session.get_bind().dialect.name == "postgresql":
+        query = base.add_columns(*(sa.func.grouping(key) for key in groupings.values()), *groupings.values(),
+                                 sa.func.count()).group_by(sa.func.grouping_sets(*(sa.tuple_(k) for k in
+                                                                                    groupings.values())))
+        names = list(groupings)
+        for row in _core_rows(query):
+            flags, keys, count = row[:3], row[3:6], row[6]
+            name = next(n for n, flag in zip(names, flags, strict=True) if flag == 0)
+            counts[name][keys[names.index(name)]] = count
+        return counts
+    for name, key in groupings.items():
+        counts[name] = dict(_core_rows(base.add_columns(key, sa.func.count()).group_by(key)))
+    return counts
 
 
 @dataclass
@@ -425,39 +457,44 @@ class _Cell:
     certificates: int = 0
 
 
-def _programme_cells(filters: Filters) -> tuple[dict[str, dict[str, _Cell]], dict[int, Organisation], list[Subject]]:
+def _programme_cells(filters: Filters) -> tuple[dict[str, dict[str, _Cell]], dict[int, sa.Row], list[Subject]]:
     """Every figure of every dimension (county, kind, module, month, company), from four grouped queries
     whose answers have one row per company and key, so the cost grows with companies, not learners."""
     modules, _paths = catalogue_subjects(filters)
     narrowed = modules if filters.module or filters.path else None
     conditions = _enrolment_conditions(filters, narrowed)
-    orgs = {o.id: o for o in db.session.execute(sa.select(Organisation)).scalars()}
+    orgs = {org.id: org for org in db.session.execute(
+        sa.select(Organisation.id, Organisation.name, Organisation.county, Organisation.kind))}
     slug_of_id = dict(db.session.execute(sa.select(Module.id, Module.slug)).all())
     slug_of_iri = {s.iri: s.key for s in modules}
     cells: dict[str, dict[str, _Cell]] = {d: defaultdict(_Cell) for d in (*DIMENSIONS, "company")}
+    county, kind, company, month_cells, module_cells = (cells[d] for d in ("county", "kind", "company", "month",
+                                                                          "module"))
 
-    def add(dimension: str, key: str, org_id: int, learners: int, completions: int) -> None:
-        cell = cells[dimension][key]
+    def add(cell: _Cell, org_id: int, learners: int, completions: int) -> None:
         cell.companies.add(org_id)
         cell.learners += learners
         cell.completions += int(completions or 0)
 
     for org_id, learners, completions in _learners_per_company(conditions):
         org = orgs[org_id]
-        for dimension, key in (("county", org.county), ("kind", org.kind), ("company", str(org_id))):
-            add(dimension, key, org_id, learners, completions)
+        for cell in (county[org.county], kind[org.kind], company[str(org_id)]):
+            add(cell, org_id, learners, completions)
     for module_id, org_id, learners, completions in _learners_per_company(
-            conditions, ReportEnrolment.module_id, once_per_learner=False):
-        add("module", slug_of_id[module_id], org_id, learners, completions)
+            conditions, ReportEnrolment.module_id, one_row_per_learner=True):
+        add(module_cells[slug_of_id[module_id]], org_id, learners, completions)
     for month, org_id, learners, completions in _learners_per_company(conditions, ReportEnrolment.enrolled_month):
-        add("month", month, org_id, learners, completions)
-    for org_id, iri, month, count in _certificates_per_company(filters, narrowed):
+        add(month_cells[month], org_id, learners, completions)
+    certificates = _certificate_counts(filters, narrowed)
+    for org_id, count in certificates["company"].items():
         org = orgs[org_id]
-        keys = [("county", org.county), ("kind", org.kind), ("company", str(org_id)), ("month", month)]
+        for cell in (county[org.county], kind[org.kind], company[str(org_id)]):
+            cell.certificates += count
+    for month, count in certificates["month"].items():
+        month_cells[month].certificates += count
+    for iri, count in certificates["subject"].items():
         if iri in slug_of_iri:  # by module, only module certificates
-            keys.append(("module", slug_of_iri[iri]))
-        for dimension, key in keys:
-            cells[dimension][key].certificates += count
+            module_cells[slug_of_iri[iri]].certificates += count
     return cells, orgs, modules
 
 
