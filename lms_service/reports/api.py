@@ -292,10 +292,10 @@ class CompanyView(MethodView):
 def _progress_page(args: dict, done_only: bool) -> dict:
     viewer = api_viewer()
     scope = _scope_for(viewer, args.get("company"))
-    query = services.learner_progress_query(scope, _filters(args), status=args.get("status"), done_only=done_only)
-    total = services.count_rows(query)
+    listing = services.learner_progress(scope, _filters(args), status=args.get("status"), done_only=done_only)
+    total = listing.total()
     pages = _paged(total, args["page"], args["page_size"])
-    rows = services.page_rows(query, args["page"], args["page_size"])
+    rows = listing.page(args["page"], args["page_size"])
     return {"items": [services.progress_item(row) for row in rows], "page": args["page"],
             "page_size": args["page_size"], "total": total, "pages": pages}
 
@@ -330,10 +330,10 @@ class CertificatesView(MethodView):
         viewer = api_viewer()
         scope = _scope_for(viewer, args.get("company"))
         now = utcnow()
-        query = services.certificate_query(scope, _filters(args), args.get("status"), now)
-        total = services.count_rows(query)
+        listing = services.certificates_listing(scope, _filters(args), args.get("status"), now)
+        total = listing.total()
         pages = _paged(total, args["page"], args["page_size"])
-        rows = services.page_rows(query, args["page"], args["page_size"])
+        rows = listing.page(args["page"], args["page_size"])
         lang, keys = current_language(), services.subject_keys()
         return {"items": [services.certificate_item(row, lang, now, keys) for row in rows], "page": args["page"],
                 "page_size": args["page_size"], "total": total, "pages": pages}

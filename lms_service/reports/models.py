@@ -26,6 +26,9 @@ class ReportEnrolment(db.Model):
     # PostgreSQL reads them in order from the index alone (no sort, no table access).
     __table_args__ = (
         sa.Index("ix_report_enrolments_module_enrolled", "module_id", "enrolled_at"),
+        # Lists newest first, paged from the index however deep the page (the registration breaks ties).
+        sa.Index("ix_report_enrolments_enrolled_registration", "enrolled_at", "registration"),
+        sa.Index("ix_report_enrolments_completed_registration", "completed_at", "registration"),
         sa.Index("ix_report_enrolments_organisation_enrolled", "organisation_id", "enrolled_at"),
         sa.Index("ix_report_enrolments_organisation_user", "organisation_id", "user_id",
                  postgresql_include=["status", "enrolled_at", "module_id"]),
@@ -39,7 +42,7 @@ class ReportEnrolment(db.Model):
     # no join with the users table; kept equal to it by projection.follow_membership_changes.
     organisation_id: Mapped[int | None] = mapped_column(sa.ForeignKey("organisations.id", ondelete="SET NULL"))
     module_id: Mapped[int] = mapped_column(sa.ForeignKey("modules.id", ondelete="CASCADE"))
-    enrolled_at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True), index=True)
+    enrolled_at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True))
     enrolled_month: Mapped[str] = mapped_column(sa.String(7))  # YYYY-MM in UTC
     # not_started | in_progress | completed | passed | failed
     status: Mapped[str] = mapped_column(sa.String(16))

@@ -536,31 +536,56 @@ def _subject_iris(filters: Filters) -> tuple[list[Subject], list[Subject], list[
     return modules, paths, narrowed
 
 
-def learner_progress_query(scope: set[int] | None, filters: Filters, status: str | None = None,
-                           done_only: bool = False) -> sa.Select:
+@dataclass(frozen=True)
+class Listing:
+    """A list of rows, newest first: counted and paged on its driving table alone (an index serves both,
+    however deep the page), then only the rows of one page joined with the tables that name them."""
+
+    table_query: sa.Select  # SELECT key FROM driving table WHERE … ORDER BY …
+    key: sa.ColumnElement
+    joined: sa.Select  # the full columns, ordered the same way, without the paging
+
+    def total(self) -> int:
+        return db.session.execute(sa.select(sa.func.count()).select_from(
+            self.table_query.order_by(None).subquery())).scalar_one()
+
+    def page(self, page: int, size: int) -> list[sa.Row]:
+        keys = self.table_query.limit(size).offset((page - 1) * size).subquery()
+        return list(db.session.execute(self.joined.where(self.key.in_(sa.select(keys.c[0])))))
+
+    def stream(self, batch: int = 2000):
+        """Every row, fetched in batches through a server-side cursor where the database has one."""
+        for partition in db.session.execute(self.joined.execution_options(yield_per=batch)).partitions():
+            yield from partition
+
+
+def learner_progress(scope: set[int] | None, filters: Filters, status: str | None = None,
+                     done_only: bool = False) -> Listing:
     """Each enrolment of the learners of the companies in ``scope`` (None: every learner), newest first.
 
     The period selects the day of enrolment, or with ``done_only`` (completions) the day of completion.
     """
     E = ReportEnrolment
-    query = (sa.select(E.registration, E.user_id, User.display_name, User.email, E.organisation_id,
-                       Module.slug, E.status, E.enrolled_at, E.completed_at, E.score_scaled, E.minutes_to_complete)
-             .join(User, User.id == E.user_id).join(Module, Module.id == E.module_id))
+    conditions = []
     if scope is not None:
-        query = query.where(E.organisation_id.in_(sorted(scope)))
+        conditions.append(E.organisation_id.in_(sorted(scope)))
     _modules, _paths, narrowed = _subject_iris(filters)
     if narrowed is not None:
-        query = query.where(Module.iri.in_(narrowed))
+        conditions.append(E.module_id.in_(sa.select(Module.id).where(Module.iri.in_(narrowed))))
     if status is not None:
-        query = query.where(E.status == status)
+        conditions.append(E.status == status)
     if done_only:
-        order = E.completed_at
-        query = query.where(E.status.in_(sorted(DONE_STATUSES)), E.completed_at.is_not(None),
-                            *_period(E.completed_at, filters))
+        order = (E.completed_at.desc(), E.registration.desc())
+        conditions += [E.status.in_(sorted(DONE_STATUSES)), E.completed_at.is_not(None),
+                       *_period(E.completed_at, filters)]
     else:
-        order = E.enrolled_at
-        query = query.where(*_period(E.enrolled_at, filters))
-    return query.order_by(order.desc(), E.registration)
+        order = (E.enrolled_at.desc(), E.registration.desc())
+        conditions += _period(E.enrolled_at, filters)
+    joined = (sa.select(E.registration, E.user_id, User.display_name, User.email, E.organisation_id,
+                        Module.slug, E.status, E.enrolled_at, E.completed_at, E.score_scaled, E.minutes_to_complete)
+              .join(User, User.id == E.user_id).join(Module, Module.id == E.module_id).where(*conditions)
+              .order_by(*order))
+    return Listing(sa.select(E.registration).where(*conditions).order_by(*order), E.registration, joined)
 
 
 def progress_item(row: sa.Row) -> dict:
@@ -571,25 +596,31 @@ def progress_item(row: sa.Row) -> dict:
             "score": row.score_scaled, "minutes_to_complete": row.minutes_to_complete}
 
 
-def certificate_query(scope: set[int] | None, filters: Filters, status: str | None,
-                      now: dt.datetime) -> sa.Select:
+def certificates_listing(scope: set[int] | None, filters: Filters, status: str | None,
+                         now: dt.datetime) -> Listing:
     """Certificates of the learners of the companies in ``scope`` (None: everyone's) earned in the period."""
     C = Certificate
-    query = (sa.select(C.public_id, C.user_id, C.learner_name, User.email, User.organisation_id, C.subject_kind,
-                       C.subject_iri, C.subject_title, C.earned_at, C.valid_until, C.revoked_at)
-             .join(User, User.id == C.user_id).where(*_period(C.earned_at, filters)))
+    conditions = list(_period(C.earned_at, filters))
     if scope is not None:
-        query = query.where(User.organisation_id.in_(sorted(scope)))
+        conditions.append(User.organisation_id.in_(sorted(scope)))
     _modules, _paths, narrowed = _subject_iris(filters)
     if narrowed is not None:
-        query = query.where(C.subject_iri.in_(narrowed))
+        conditions.append(C.subject_iri.in_(narrowed))
     if status == "revoked":
-        query = query.where(C.revoked_at.is_not(None))
+        conditions.append(C.revoked_at.is_not(None))
     elif status == "expired":
-        query = query.where(C.revoked_at.is_(None), C.valid_until <= now)
+        conditions += [C.revoked_at.is_(None), C.valid_until <= now]
     elif status == "valid":
-        query = query.where(C.revoked_at.is_(None), sa.or_(C.valid_until.is_(None), C.valid_until > now))
-    return query.order_by(C.earned_at.desc(), C.id.desc())
+        conditions += [C.revoked_at.is_(None), sa.or_(C.valid_until.is_(None), C.valid_until > now)]
+    order = (C.earned_at.desc(), C.id.desc())
+    joined = (sa.select(C.public_id, C.user_id, C.learner_name, User.email, User.organisation_id, C.subject_kind,
+                        C.subject_iri, C.subject_title, C.earned_at, C.valid_until, C.revoked_at)
+              .join(User, User.id == C.user_id).where(*conditions).order_by(*order))
+    # Every certificate of a learner (user_id set) has its user: the users table is needed for the scope only.
+    keys = sa.select(C.id).where(C.user_id.is_not(None), *conditions).order_by(*order)
+    if scope is not None:
+        keys = keys.join(User, User.id == C.user_id)
+    return Listing(keys, C.id, joined)
 
 
 def subject_keys() -> dict[str, str]:
@@ -610,17 +641,3 @@ def certificate_item(row: sa.Row, language: str, now: dt.datetime, keys: Mapping
             "subject_kind": row.subject_kind, "subject": keys.get(row.subject_iri, row.subject_iri),
             "title": title, "earned_at": as_aware(row.earned_at), "valid_until": valid_until, "status": state,
             "verify_url": url_for("verify.verify", public_id=row.public_id, _external=True)}
-
-
-def count_rows(query: sa.Select) -> int:
-    return db.session.execute(sa.select(sa.func.count()).select_from(query.order_by(None).subquery())).scalar_one()
-
-
-def page_rows(query: sa.Select, page: int, size: int) -> list[sa.Row]:
-    return list(db.session.execute(query.limit(size).offset((page - 1) * size)))
-
-
-def stream_rows(query: sa.Select, batch: int = 2000):
-    """Every row of ``query``, fetched in batches through a server-side cursor where the database has one."""
-    for partition in db.session.execute(query.execution_options(yield_per=batch)).partitions():
-        yield from partition

@@ -223,10 +223,10 @@ def learners_export(fmt: str):
     scope = individual_scope(current_viewer())
     if scope is not None and not scope:
         abort(403)
-    query = services.learner_progress_query(scope, _filters())
+    listing = services.learner_progress(scope, _filters())
 
     def rows():
-        for row in services.stream_rows(query):
+        for row in listing.stream():
             yield [row.display_name, row.email, row.organisation_id, row.slug, row.registration, row.status,
                    row.enrolled_at, row.completed_at, _percent(row.score_scaled), _minutes(row.minutes_to_complete)]
 

@@ -70,7 +70,8 @@ def upgrade():
     sa.PrimaryKeyConstraint('registration', name=op.f('pk_report_enrolments'))
     )
     with op.batch_alter_table('report_enrolments', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_report_enrolments_enrolled_at'), ['enrolled_at'], unique=False)
+        batch_op.create_index('ix_report_enrolments_enrolled_registration', ['enrolled_at', 'registration'], unique=False)
+        batch_op.create_index('ix_report_enrolments_completed_registration', ['completed_at', 'registration'], unique=False)
         batch_op.create_index('ix_report_enrolments_module_enrolled', ['module_id', 'enrolled_at'], unique=False)
         batch_op.create_index('ix_report_enrolments_organisation_enrolled', ['organisation_id', 'enrolled_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_report_enrolments_user_id'), ['user_id'], unique=False)
@@ -144,7 +145,8 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_report_enrolments_user_id'))
         batch_op.drop_index('ix_report_enrolments_organisation_enrolled')
         batch_op.drop_index('ix_report_enrolments_module_enrolled')
-        batch_op.drop_index(batch_op.f('ix_report_enrolments_enrolled_at'))
+        batch_op.drop_index('ix_report_enrolments_completed_registration')
+        batch_op.drop_index('ix_report_enrolments_enrolled_registration')
 
     op.drop_table('report_enrolments')
     op.drop_table('report_coordinator_grants')
