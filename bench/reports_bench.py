@@ -40,7 +40,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-import sqlalchemy as sa
+import sqlalchemy as sa  # noqa: E402  (after the checkout is on sys.path)
 
 PASSWORD = "bench-password-2026"  # what reports_data.py gives every account
 

@@ -51,10 +51,10 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 
-import lrs_bulk_load
-import sqlalchemy as sa
+import lrs_bulk_load  # noqa: E402  (after bench/ is on sys.path)
+import sqlalchemy as sa  # noqa: E402
 
-from xapi import builders, formatting, identity
+from xapi import builders, formatting, identity  # noqa: E402
 
 PASSWORD = "bench-password-2026"
 EMAIL_DOMAIN = "bench.example"
@@ -286,7 +286,7 @@ def _responses(question: dict, languages: list[str]) -> dict[tuple[str, bool], s
             right = {s: question["correct"][s] for s in sources}
             targets = [right[s] for s in sources]
             rotated = targets[1:] + targets[:1]
-            wrong = dict(zip(sources, rotated))
+            wrong = dict(zip(sources, rotated, strict=True))
             if wrong == right:
                 other = next(t["id"] for t in question["targets"] if t["id"] != right[sources[0]])
                 wrong = {**right, sources[0]: other}
