@@ -19,3 +19,5 @@ def rebuild_progress_command() -> None:
 
     count = rebuild_progress()
     click.echo(_("Progress rebuilt from the statements: %(count)s registrations.", count=count))
+    # The reporting table is derived from these rows; its own command rebuilds both in one transaction.
+    click.echo(_("Run flask reports rebuild to bring the statistics up to date as well."))

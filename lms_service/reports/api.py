@@ -25,6 +25,7 @@ from .access import (
     Viewer,
     current_viewer,
     individual_scope,
+    may_see_individuals,
     may_see_programme,
     reported_organisation_or_abort,
 )
@@ -50,6 +51,7 @@ def api_viewer() -> Viewer:
         scheme, _space, token = header.partition(" ")
         viewer = viewer_for_token(token.strip()) if scheme.lower() == "bearer" else None
         if viewer is None:
+            g.reports_token_error = "invalid_token"
             _unauthorised(_("The bearer token is unknown, revoked or expired."))
     else:
         viewer = current_viewer()
@@ -74,7 +76,9 @@ def _no_store(response):
     # Reports are personal data: no shared cache may keep them. The 401 names the scheme.
     response.headers["Cache-Control"] = "no-store"
     if response.status_code == 401:
-        response.headers["WWW-Authenticate"] = 'Bearer realm="reports"'
+        # RFC 6750: name the error when a token was sent and refused.
+        error = g.get("reports_token_error")
+        response.headers["WWW-Authenticate"] = 'Bearer realm="reports"' + (f', error="{error}"' if error else "")
     return response
 
 
@@ -94,6 +98,12 @@ class FilterArgs(_Strict):
 
     @validates_schema
     def _check(self, data: dict, **_kwargs: Any) -> None:
+        for key, name in (("from_", "from"), ("to", "to")):
+            if data.get(key):
+                try:
+                    services.check_date(data[key], name)
+                except services.UserError as error:
+                    raise ValidationError(error.message, name) from None
         if data.get("from_") and data.get("to") and data["from_"] > data["to"]:
             raise ValidationError(_("The period starts after it ends."), "from")
         try:
@@ -275,7 +285,8 @@ class CompanyView(MethodView):
         """One company's figures per module and learning path (its own token, or the programme)."""
         viewer = api_viewer()
         organisation = reported_organisation_or_abort(org_id, viewer=viewer)
-        modules, paths = services.company_subject_stats(organisation.id, _filters(args))
+        modules, paths = services.company_subject_stats(organisation.id, _filters(args),
+                                                        may_see_individuals(viewer, organisation.id))
         lang = current_language()
 
         def figures(stats: services.SubjectStats) -> dict:

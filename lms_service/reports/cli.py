@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import click
 import sqlalchemy as sa
@@ -38,8 +39,11 @@ def _organisation_id(value: str | None) -> int | None:
     """A company named by its id or its organisation number; None for a global token."""
     if not value:
         return None
+    if not value.isprintable():
+        raise click.BadParameter(_("There is no company %(value)s (give its id or organisation number).",
+                                   value=repr(value[:40])), param_hint="--org")
     query = sa.select(Organisation.id).where(
-        Organisation.id == int(value) if value.isdigit() and len(value) < 10 else Organisation.org_number == value)
+        Organisation.id == int(value) if re.fullmatch(r"[0-9]{1,9}", value) else Organisation.org_number == value)
     found = db.session.execute(query).scalar_one_or_none()
     if found is None:
         raise click.BadParameter(_("There is no company %(value)s (give its id or organisation number).",

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 from collections.abc import Iterable, Iterator, Sequence
 
@@ -11,7 +12,7 @@ _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def _cell(value: object) -> str:
-    text = "" if value is None else str(value)
+    text = "" if value is None else value.isoformat() if isinstance(value, dt.date) else str(value)
     # A leading apostrophe keeps a spreadsheet from evaluating a name such as "=HYPERLINK(...)".
     return "'" + text if text.startswith(_FORMULA_START) else text
 

@@ -62,7 +62,9 @@ def _source_rows(registrations: list[str] | None) -> Iterator[list[dict]]:
     if registrations is not None:
         for start in range(0, len(registrations), CHUNK):
             part = registrations[start:start + CHUNK]
-            rows = db.session.execute(query.where(Registration.registration.in_(part))).all()
+            # In key order, so concurrent ingests lock the rows they share in the same order.
+            rows = db.session.execute(query.where(Registration.registration.in_(part))
+                                      .order_by(Registration.registration)).all()
             yield [report_row(row, row) for row in rows]
         return
     last = ""
@@ -125,11 +127,21 @@ def snapshot() -> list[tuple]:
 
 def _follow_membership(session: Session, _context, _instances) -> None:
     """Before a flush that moves a learner to another company (or out of one), move their reporting rows
-    with them, in the same transaction: the reports always count a learner where the users table has them."""
+    with them, in the same transaction: the reports always count a learner where the users table has them.
+
+    It sees changes made through the ORM (the column or the relationship); a bulk UPDATE of users bypasses
+    it, which is why the lists of individuals also check users.organisation_id and ``flask reports rebuild``
+    puts every row right.
+    """
     for obj in session.dirty:
-        if isinstance(obj, User) and sa.inspect(obj).attrs.organisation_id.history.has_changes():
+        if not isinstance(obj, User):
+            continue
+        attrs = sa.inspect(obj).attrs
+        if attrs.organisation_id.history.has_changes() or attrs.organisation.history.has_changes():
+            # Set through the relationship, the column is filled only at flush: take the company from it.
+            company = obj.organisation.id if obj.organisation is not None else None
             session.execute(sa.update(ReportEnrolment).where(ReportEnrolment.user_id == obj.id)
-                            .values(organisation_id=obj.organisation_id))
+                            .values(organisation_id=company))
 
 
 def follow_membership_changes() -> None:

@@ -8,9 +8,11 @@ cross-company figures come back with small counts already suppressed.
 from __future__ import annotations
 
 import datetime as dt
+import re
 import statistics
 from collections import defaultdict
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
@@ -54,21 +56,38 @@ class Filters:
         return {key: value for key, value in args.items() if value}
 
 
+FIRST_YEAR, LAST_YEAR = 2000, 2100  # the service's reports cover no other years; outside is a typo
+
+
+def check_date(day: dt.date, name: str) -> dt.date:
+    """Refuse a day outside the years reports can cover (also keeps ``day + 1`` from overflowing)."""
+    if not FIRST_YEAR <= day.year <= LAST_YEAR:
+        raise UserError(_("%(name)s must be a date from %(first)s to %(last)s.", name=name, first=FIRST_YEAR,
+                          last=LAST_YEAR), field=name)
+    return day
+
+
 def _parse_date(raw: str, name: str) -> dt.date:
     try:
-        return dt.date.fromisoformat(raw)
+        day = dt.date.fromisoformat(raw)
     except ValueError:
         raise UserError(_("%(name)s must be a date written YYYY-MM-DD, got %(value)s.", name=name, value=raw[:40]),
                         field=name) from None
+    return check_date(day, name)
+
+
+def _printable(value: str) -> bool:
+    # PostgreSQL refuses NUL in text, and no slug or key holds a control character.
+    return value.isprintable()
 
 
 def check_subjects(module: str | None, path: str | None) -> None:
     """Raise UserError unless the module slug and the path key (where given) exist."""
-    if module is not None and db.session.execute(
-            sa.select(Module.id).where(Module.slug == module)).scalar_one_or_none() is None:
+    if module is not None and (not _printable(module) or db.session.execute(
+            sa.select(Module.id).where(Module.slug == module)).scalar_one_or_none() is None):
         raise UserError(_("There is no module %(slug)s.", slug=module[:64]), field="module")
-    if path is not None and db.session.execute(
-            sa.select(LearningPath.id).where(LearningPath.key == path)).scalar_one_or_none() is None:
+    if path is not None and (not _printable(path) or db.session.execute(
+            sa.select(LearningPath.id).where(LearningPath.key == path)).scalar_one_or_none() is None):
         raise UserError(_("There is no learning path %(key)s.", key=path[:64]), field="path")
 
 
@@ -88,7 +107,7 @@ def parse_filters(args: Mapping[str, str]) -> Filters:
     path = args.get("path") or None
     check_subjects(module, path)
     raw_page = args.get("page") or "1"
-    if not raw_page.isdigit() or int(raw_page) < 1 or len(raw_page) > 6:
+    if not re.fullmatch(r"[0-9]{1,6}", raw_page) or int(raw_page) < 1:
         raise UserError(_("page must be a whole number from 1, got %(value)s.", value=raw_page[:20]), field="page")
     return Filters(start, end, module, path, int(raw_page))
 
@@ -227,9 +246,14 @@ def _fill(stats: SubjectStats, rows: list[tuple[str, float | None, float | None]
     stats.median_minutes = statistics.median(minutes) if minutes else None
 
 
-def company_subject_stats(organisation_id: int, filters: Filters) -> tuple[list[SubjectStats], list[SubjectStats]]:
+def company_subject_stats(organisation_id: int, filters: Filters,
+                          individuals: bool = True) -> tuple[list[SubjectStats], list[SubjectStats]]:
     """Per module and per learning path: assigned, enrolled, in progress, completed, passed, average score
-    and median time to complete, for the company's employees who enrolled in the period."""
+    and median time to complete, for the company's employees who enrolled in the period.
+
+    Without ``individuals`` (a viewer who may not see the company's employees one by one) the average score
+    and median time of fewer than REPORTS_MIN_COUNT learners are left out: they would be a person's own.
+    """
     modules, paths = catalogue_subjects(filters)
     enrolments = _company_enrolments(organisation_id, filters)
     assigned: dict[str, int] = defaultdict(int)
@@ -274,6 +298,11 @@ def company_subject_stats(organisation_id: int, filters: Filters) -> tuple[list[
         stats = SubjectStats(subject, assigned=assigned[subject.iri])
         _fill(stats, rows)
         path_stats.append(stats)
+    if not individuals:
+        threshold = min_count()
+        for stats in module_stats + path_stats:
+            if stats.enrolled < threshold:
+                stats.average_score = stats.median_minutes = None
     return module_stats, path_stats
 
 
@@ -337,6 +366,8 @@ def employee_rows(organisation_id: int, filters: Filters, now: dt.datetime) -> l
     rows = []
     for key in keys:
         user_id, iri = key
+        if user_id not in members:  # a reporting row not yet moved with its learner: not this company's
+            continue
         name, email = members[user_id]
         valid_until = certificates.get(key, False)
         if valid_until is False:
@@ -401,8 +432,8 @@ def _enrolment_conditions(filters: Filters, narrowed: list[Subject] | None) -> l
 
 
 def _learners_per_company(conditions: list, key: sa.ColumnElement | None = None,
-                          one_row_per_learner: bool = False) -> list[tuple]:
-    """Rows (key, company, learners, completions), or (company, learners, completions) without ``key``;
+                          one_row_per_learner: bool = False) -> sa.Select:
+    """The query of rows (key, company, learners, completions), or (company, learners, completions);
     a learner counts once per key and company. The covering indexes on (key, company, learner) let
     PostgreSQL count them in index order, without sorting or reading the table. With
     ``one_row_per_learner`` (a module: one registration per learner) a plain count does."""
@@ -410,9 +441,8 @@ def _learners_per_company(conditions: list, key: sa.ColumnElement | None = None,
     done = sa.func.sum(sa.case((E.status.in_(sorted(DONE_STATUSES)), 1), else_=0))
     keys = [key] if key is not None else []
     learners = sa.func.count() if one_row_per_learner else sa.func.count(sa.distinct(E.user_id))
-    query = (sa.select(*keys, E.organisation_id, learners, done).where(*conditions)
-             .group_by(*keys, E.organisation_id))
-    return _core_rows(query)
+    return (sa.select(*keys, E.organisation_id, learners, done).where(*conditions)
+            .group_by(*keys, E.organisation_id))
 
 
 def _core_rows(query: sa.Select) -> list[tuple]:
@@ -420,33 +450,59 @@ def _core_rows(query: sa.Select) -> list[tuple]:
     return [tuple(row) for row in db.session.connection().execute(query)]
 
 
-def _certificate_counts(filters: Filters, narrowed: list[Subject] | None) -> dict[str, dict]:
+def _certificate_queries(filters: Filters, narrowed: list[Subject] | None) -> list[sa.Select]:
     """Unrevoked certificates earned in the period, counted per company, per month earned and per subject.
 
     On PostgreSQL one pass with GROUPING SETS (a few hundred rows come back, not one per company, month
-    and subject); elsewhere one query per grouping.
+    and subject); elsewhere one query per grouping. ``_certificate_counts`` reads their rows.
     """
     C = Certificate
     conditions = [C.revoked_at.is_(None), User.organisation_id.is_not(None), *_period(C.earned_at, filters)]
     if narrowed is not None:
         conditions.append(C.subject_iri.in_([s.iri for s in narrowed]))
-    month = _month(C.earned_at).label("month")
-    groupings = {"company": User.organisation_id, "month": month, "subject": C.subject_iri}
-    counts: dict[str, dict] = {name: {} for name in groupings}
+    keys = list(_certificate_groupings(C))
     base = sa.select().select_from(C).join(User, User.id == C.user_id).where(*conditions)
     if db.session.get_bind().dialect.name == "postgresql":
-        query = base.add_columns(*(sa.func.grouping(key) for key in groupings.values()), *groupings.values(),
-                                 sa.func.count()).group_by(sa.func.grouping_sets(*(sa.tuple_(k) for k in
-                                                                                    groupings.values())))
-        names = list(groupings)
-        for row in _core_rows(query):
-            flags, keys, count = row[:3], row[3:6], row[6]
-            name = next(n for n, flag in zip(names, flags, strict=True) if flag == 0)
-            counts[name][keys[names.index(name)]] = count
+        return [base.add_columns(*(sa.func.grouping(key) for key in keys), *keys, sa.func.count())
+                .group_by(sa.func.grouping_sets(*(sa.tuple_(key) for key in keys)))]
+    return [base.add_columns(key, sa.func.count()).group_by(key) for key in keys]
+
+
+def _certificate_groupings(C: type[Certificate]) -> tuple[sa.ColumnElement, ...]:
+    return (User.organisation_id, _month(C.earned_at).label("month"), C.subject_iri)
+
+
+def _certificate_counts(answers: list[list[tuple]]) -> dict[str, dict]:
+    """{company|month|subject: {key: count}} from the answers of ``_certificate_queries``."""
+    names = ("company", "month", "subject")
+    counts: dict[str, dict] = {name: {} for name in names}
+    if len(answers) == 1:  # GROUPING SETS: grouping() is 0 for the key a row is grouped by
+        for row in answers[0]:
+            index = row[:3].index(0)
+            counts[names[index]][row[3 + index]] = row[6]
         return counts
-    for name, key in groupings.items():
-        counts[name] = dict(_core_rows(base.add_columns(key, sa.func.count()).group_by(key)))
+    for name, rows in zip(names, answers, strict=True):
+        counts[name] = dict(rows)
     return counts
+
+
+def _in_two_lanes(queries: list[sa.Select]) -> list[list[tuple]]:
+    """Answers of independent read queries, in order. On PostgreSQL the second half runs at the same time on
+    a connection of its own (one per request at most), so the database scans on both cores while Python
+    waits; elsewhere, one after the other on the session's connection."""
+    if db.session.get_bind().dialect.name != "postgresql" or len(queries) < 2:
+        return [_core_rows(query) for query in queries]
+    engine = db.engine
+    split = len(queries) // 2
+
+    def side_lane() -> list[list[tuple]]:
+        with engine.connect() as connection:
+            return [[tuple(row) for row in connection.execute(query)] for query in queries[split:]]
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        side = pool.submit(side_lane)
+        main = [_core_rows(query) for query in queries[:split]]
+        return main + side.result()
 
 
 @dataclass
@@ -476,16 +532,20 @@ def _programme_cells(filters: Filters) -> tuple[dict[str, dict[str, _Cell]], dic
         cell.learners += learners
         cell.completions += int(completions or 0)
 
-    for org_id, learners, completions in _learners_per_company(conditions):
+    per_company, per_module, per_month, *certificate_answers = _in_two_lanes([
+        _learners_per_company(conditions),
+        _learners_per_company(conditions, ReportEnrolment.module_id, one_row_per_learner=True),
+        _learners_per_company(conditions, ReportEnrolment.enrolled_month),
+        *_certificate_queries(filters, narrowed)])
+    for org_id, learners, completions in per_company:
         org = orgs[org_id]
         for cell in (county[org.county], kind[org.kind], company[str(org_id)]):
             add(cell, org_id, learners, completions)
-    for module_id, org_id, learners, completions in _learners_per_company(
-            conditions, ReportEnrolment.module_id, one_row_per_learner=True):
+    for module_id, org_id, learners, completions in per_module:
         add(module_cells[slug_of_id[module_id]], org_id, learners, completions)
-    for month, org_id, learners, completions in _learners_per_company(conditions, ReportEnrolment.enrolled_month):
+    for month, org_id, learners, completions in per_month:
         add(month_cells[month], org_id, learners, completions)
-    certificates = _certificate_counts(filters, narrowed)
+    certificates = _certificate_counts(certificate_answers)
     for org_id, count in certificates["company"].items():
         org = orgs[org_id]
         for cell in (county[org.county], kind[org.kind], company[str(org_id)]):
@@ -585,6 +645,9 @@ def learner_progress(scope: set[int] | None, filters: Filters, status: str | Non
                         Module.slug, E.status, E.enrolled_at, E.completed_at, E.score_scaled, E.minutes_to_complete)
               .join(User, User.id == E.user_id).join(Module, Module.id == E.module_id).where(*conditions)
               .order_by(*order))
+    if scope is not None:
+        # The reporting row's copy of the company decides fast; the users table has the last word.
+        joined = joined.where(User.organisation_id.in_(sorted(scope)))
     return Listing(sa.select(E.registration).where(*conditions).order_by(*order), E.registration, joined)
 
 

@@ -46,8 +46,8 @@ def create_token(name: str, scopes: str | Iterable[str], organisation_id: int | 
                  created_by_id: int | None = None, valid_days: int | None = None) -> tuple[ApiToken, str]:
     """Create a token and commit; returns the row and the token text (shown once, stored hashed)."""
     name = (name or "").strip()
-    if not name or len(name) > 200:
-        raise UserError(_("Give the token a name of 1 to 200 characters."), field="name")
+    if not name or len(name) > 200 or not name.isprintable():
+        raise UserError(_("Give the token a name of 1 to 200 printable characters."), field="name")
     scope_list = parse_scopes(scopes)
     if organisation_id is not None and db.session.get(Organisation, organisation_id) is None:
         raise UserError(_("There is no company with id %(id)s.", id=organisation_id), field="organisation")
@@ -68,6 +68,14 @@ def list_tokens(organisation_id: int | None = None, every: bool = False) -> list
     if not every:
         query = query.where(ApiToken.organisation_id == organisation_id)
     return list(db.session.execute(query).scalars())
+
+
+def company_names(tokens: list[ApiToken]) -> dict[int, str]:
+    """The names of the companies the tokens are tied to, by id."""
+    ids = {t.organisation_id for t in tokens if t.organisation_id is not None}
+    if not ids:
+        return {}
+    return dict(db.session.execute(sa.select(Organisation.id, Organisation.name).where(Organisation.id.in_(ids))).all())
 
 
 def revoke_token(token_id: int, organisation_id: int | None = None, every: bool = False) -> ApiToken:

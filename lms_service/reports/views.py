@@ -16,7 +16,7 @@ from flask_login import current_user, login_required
 from ..accounts.access import can_manage_org, role_required
 from ..errors import UserError
 from ..i18n import current_language
-from ..timeutil import utcnow
+from ..timeutil import as_aware, utcnow
 from . import services, sharing, tokens
 from .access import current_viewer, individual_scope, may_see_individuals, reported_organisation_or_abort
 from .charts import bar_chart, line_chart
@@ -51,12 +51,21 @@ def _label(status: str | None) -> str:
     return STATUS_LABELS[status]() if status in STATUS_LABELS else ""
 
 
+def _percent_value(value: float | None) -> int | None:
+    """A scaled score as a whole per cent: a number, so an XLSX export gets a number cell."""
+    return None if value is None else round(value * 100)
+
+
+def _minutes_value(value: float | None) -> int | None:
+    return None if value is None else round(value)
+
+
 def _percent(value: float | None) -> str:
-    return "" if value is None else str(round(value * 100))
+    return "" if value is None else str(_percent_value(value))
 
 
 def _minutes(value: float | None) -> str:
-    return "" if value is None else str(round(value))
+    return "" if value is None else str(_minutes_value(value))
 
 
 # ---------------------------------------------------------------- the company dashboard
@@ -77,9 +86,10 @@ def my_company():
 def company(org_id: int):
     organisation = reported_organisation_or_abort(org_id)
     filters = _filters()
-    module_stats, path_stats = services.company_subject_stats(organisation.id, filters)
+    individuals = may_see_individuals(current_viewer(), organisation.id)
+    module_stats, path_stats = services.company_subject_stats(organisation.id, filters, individuals)
     employees = None
-    if may_see_individuals(current_viewer(), organisation.id):
+    if individuals:
         employees = services.paginate(services.employee_rows(organisation.id, filters, utcnow()), filters.page)
         if employees is None:
             abort(404)
@@ -99,7 +109,7 @@ def company(org_id: int):
 def _stats_rows(stats: list[services.SubjectStats], lang: str):
     for row in stats:
         yield [row.subject.key, row.subject.label(lang), row.assigned, row.enrolled, row.in_progress, row.completed,
-               row.passed, _percent(row.average_score), _minutes(row.median_minutes)]
+               row.passed, _percent_value(row.average_score), _minutes_value(row.median_minutes)]
 
 
 STATS_HEADER = ("key", "title", "assigned", "enrolled", "in_progress", "completed", "passed",
@@ -111,7 +121,8 @@ STATS_HEADER = ("key", "title", "assigned", "enrolled", "in_progress", "complete
 def company_stats_export(org_id: int, table: str, fmt: str):
     organisation = reported_organisation_or_abort(org_id)
     filters = _filters()
-    module_stats, path_stats = services.company_subject_stats(organisation.id, filters)
+    module_stats, path_stats = services.company_subject_stats(
+        organisation.id, filters, may_see_individuals(current_viewer(), organisation.id))
     stats = module_stats if table == "modules" else path_stats
     return _table(fmt, f"{table}-{organisation.org_number}", list(STATS_HEADER),
                   _stats_rows(stats, current_language()))
@@ -175,6 +186,8 @@ def programme():
     modules, paths = services.catalogue_subjects()
     return render_template(
         "reports/programme.html", figures=figures, charts=charts, titles=titles, filters=filters,
+        key_headings={"county": _("County"), "kind": _("Company kind"), "module": _("Module"),
+                      "month": _("Month of enrolment")},
         args=filters.query_args(), min_count=services.min_count(), is_admin=current_user.has_role("admin"),
         trend=line_chart([row.key for row in figures["month"]], [
             (_("Learners"), [row.learners for row in figures["month"]]),
@@ -228,7 +241,8 @@ def learners_export(fmt: str):
     def rows():
         for row in listing.stream():
             yield [row.display_name, row.email, row.organisation_id, row.slug, row.registration, row.status,
-                   row.enrolled_at, row.completed_at, _percent(row.score_scaled), _minutes(row.minutes_to_complete)]
+                   as_aware(row.enrolled_at), as_aware(row.completed_at), _percent_value(row.score_scaled),
+                   _minutes_value(row.minutes_to_complete)]
 
     return _table(fmt, "learners", LEARNER_HEADER, rows())
 
@@ -266,8 +280,10 @@ def company_tokens(org_id: int | None = None):
             created = {"name": token.name, "token": text}
             form = TokenForm(formdata=None)
     listed = tokens.list_tokens(owner_id, every=organisation is None)
+    company_names = tokens.company_names(listed) if organisation is None else {}
     return render_template("reports/tokens.html", organisation=organisation, form=form, created=created,
                            tokens=listed, status=tokens.token_status, scope_labels=scope_labels(),
+                           company_names=company_names,
                            revoke_form=RevokeForm()), 200 if created or not form.errors else 400
 
 

@@ -100,7 +100,8 @@ def _moment(value):
             value = dt.datetime.fromisoformat(value.replace(" ", "T"))
         except ValueError:
             return None
-    return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
+    # Stored as UTC; a PostgreSQL session in another time zone hands back local times: convert them.
+    return value.astimezone(dt.timezone.utc) if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
 
 
 def _fill_report_enrolments():
@@ -109,9 +110,15 @@ def _fill_report_enrolments():
         "SELECT r.registration, r.user_id, u.organisation_id, r.module_id, r.created_at, p.status, p.completed, "
         "p.first_at, p.completed_at, p.passed_at, p.score_scaled FROM learning_registrations r "
         "JOIN learning_progress p ON p.registration = r.registration JOIN users u ON u.id = r.user_id")).all()
-    table = sa.table("report_enrolments", *(sa.column(name) for name in (
-        "registration", "user_id", "organisation_id", "module_id", "enrolled_at", "enrolled_month", "status", "score_scaled",
-        "started_at", "completed_at", "minutes_to_complete")))
+    # Typed columns, so each dialect stores the datetimes exactly as the ORM does.
+    moment = sa.DateTime(timezone=True)
+    table = sa.table("report_enrolments", sa.column("registration", sa.String), sa.column("user_id", sa.Integer),
+                     sa.column("organisation_id", sa.Integer), sa.column("module_id", sa.Integer),
+                     sa.column("enrolled_at", moment), sa.column("enrolled_month", sa.String),
+                     sa.column("status", sa.String), sa.column("score_scaled", sa.Float),
+                     sa.column("started_at", moment), sa.column("completed_at", moment),
+                     sa.column("minutes_to_complete", sa.Float))
+
     batch = []
     for (registration, user_id, organisation_id, module_id, created, status, completed, first, completed_at,
          passed_at, score) in rows:

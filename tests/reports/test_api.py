@@ -207,3 +207,33 @@ def test_browsable_documentation(client):
     text = response.get_data(as_text=True)
     assert "GET /api/reports/progress" in text and "page_size" in text and "ProgressRow" in text
     assert "<script" not in text and "style=" not in text
+
+
+@pytest.mark.parametrize("query", ["to=9999-12-31", "from=0001-01-01", "module=%00", "path=a%00b", "page=%C2%B2",
+                                   "page=%E2%91%A0", "from=2026-01-01&from=2026-02-01"])
+def test_odd_input_is_a_4xx_never_a_500(world, client, token, auth, query):
+    text = token()
+    for url in ("/api/reports/progress", "/api/reports/aggregates/county", f"/api/reports/companies/{world.org_a}"):
+        status = get(client, f"{url}?{query}", text).status_code
+        # A repeated argument counts once (the first); everything else here is refused.
+        assert status in ((200, 403) if "&" in query else (403, 422)), (url, query, status)
+    auth.login("root@example.se")
+    for url in ("/reports/programme", "/reports/learners.csv", "/reports/programme/county.xlsx",
+                f"/reports/company/{world.org_a}"):
+        assert client.get(f"{url}?{query}").status_code in (200, 400), (url, query)
+
+
+def test_a_refused_token_names_the_error(world, client):
+    response = get(client, "/api/reports/progress", "lmsr_unknown")
+    assert 'error="invalid_token"' in response.headers["WWW-Authenticate"]
+    assert "error=" not in get(client, "/api/reports/progress").headers["WWW-Authenticate"]
+
+
+def test_programme_readers_get_no_average_of_a_handful(world, client, token):
+    """A company that does not share: its averages over fewer than REPORTS_MIN_COUNT learners are withheld."""
+    body = get(client, f"/api/reports/companies/{world.org_a}", token("reports:aggregates")).json
+    modules = {m["key"]: m for m in body["modules"]}
+    assert modules["a1-energy"]["average_score"] == pytest.approx(0.8)  # six learners
+    assert modules["a2-iso"]["enrolled"] == 1 and modules["a2-iso"]["average_score"] is None
+    own = get(client, f"/api/reports/companies/{world.org_a}", token(org=world.org_a)).json
+    assert {m["key"]: m for m in own["modules"]}["a2-iso"]["average_score"] == 1.0

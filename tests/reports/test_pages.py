@@ -203,3 +203,61 @@ def test_programme_page_offers_company_figures_and_the_api(world, client, auth):
     assert "/reports/learners.csv" not in text  # no company shares with the programme yet
     rows = client.get("/reports/programme/company.csv").get_data(as_text=True)
     assert "Komponent AB" in rows
+
+
+def test_a_company_admin_who_is_also_coordinator(app, world, client, auth):
+    from lms_service.accounts.models import User
+
+    with app.app_context():
+        user = db.session.query(User).filter_by(email="admin-b@example.se").one()
+        user.grant("coordinator")
+        db.session.commit()
+    auth.login("admin-b@example.se")
+    assert client.get("/reports/programme").status_code == 200
+    assert client.get(f"/reports/company/{world.org_a}/employees.csv").status_code == 403
+    text = client.get("/reports/learners.csv").get_data(as_text=True)
+    assert "b0@example.se" in text and "a0@example.se" not in text
+
+
+def test_company_admin_gets_no_programme_export_in_either_format(world, client, auth):
+    auth.login("admin-a@example.se")
+    for fmt in ("csv", "xlsx"):
+        assert client.get(f"/reports/programme/county.{fmt}").status_code == 403
+        assert client.get(f"/reports/programme/company.{fmt}").status_code == 403
+
+
+def test_a_learner_moved_in_bulk_is_never_shown_to_the_old_company(app, world, client, auth):
+    """A bulk UPDATE of users bypasses the ORM listener; the lists still follow the users table."""
+    import sqlalchemy as sa
+
+    from lms_service.accounts.models import User
+
+    with app.app_context():
+        db.session.execute(sa.update(User).where(User.id == world.learner_b).values(organisation_id=world.org_a))
+        db.session.commit()
+    auth.login("admin-b@example.se")
+    assert "b0@example.se" not in client.get("/reports/learners.csv").get_data(as_text=True)
+    page = client.get(f"/reports/company/{world.org_b}")
+    assert page.status_code == 200 and "Employee B0" not in page.get_data(as_text=True)
+
+
+def test_moving_a_learner_through_the_relationship_moves_their_rows(app, world):
+    import sqlalchemy as sa
+
+    from lms_service.accounts.models import User
+    from lms_service.orgs.models import Organisation
+    from lms_service.reports.models import ReportEnrolment
+
+    with app.app_context():
+        user = db.session.get(User, world.learner_b)
+        user.organisation = db.session.get(Organisation, world.org_a)
+        db.session.commit()
+        companies = db.session.execute(sa.select(ReportEnrolment.organisation_id).where(
+            ReportEnrolment.user_id == world.learner_b)).scalars().all()
+        assert companies == [world.org_a]
+
+
+def test_xlsx_exports_have_number_cells(world, client, auth):
+    auth.login("admin-a@example.se")
+    rows = workbook_rows(client.get(f"/reports/company/{world.org_a}/modules.xlsx?module=a1-energy"))
+    assert rows[1][7] == 80 and isinstance(rows[1][8], int)

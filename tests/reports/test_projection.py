@@ -136,3 +136,10 @@ def test_a_learner_who_changes_company_takes_their_rows_along(world, ctx):
     db.session.commit()
     assert db.session.execute(sa.select(ReportEnrolment.organisation_id).where(
         ReportEnrolment.user_id == world.learners_a[0])).scalars().all() == [None, None]
+
+
+def test_the_reporting_hook_runs_after_the_progress_hook(app):
+    from lms_service.learning.projection import project_statements
+    from lms_service.lrs.ingest import _hooks
+
+    assert _hooks.index(project_statements) < _hooks.index(projection.project_report)
