@@ -137,11 +137,15 @@ def _follow_membership(session: Session, _context, _instances) -> None:
         if not isinstance(obj, User):
             continue
         attrs = sa.inspect(obj).attrs
-        if attrs.organisation_id.history.has_changes() or attrs.organisation.history.has_changes():
+        if attrs.organisation.history.has_changes():
             # Set through the relationship, the column is filled only at flush: take the company from it.
             company = obj.organisation.id if obj.organisation is not None else None
-            session.execute(sa.update(ReportEnrolment).where(ReportEnrolment.user_id == obj.id)
-                            .values(organisation_id=company))
+        elif attrs.organisation_id.history.has_changes():
+            company = obj.organisation_id
+        else:
+            continue
+        session.execute(sa.update(ReportEnrolment).where(ReportEnrolment.user_id == obj.id)
+                        .values(organisation_id=company))
 
 
 def follow_membership_changes() -> None:

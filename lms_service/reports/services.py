@@ -327,28 +327,46 @@ class EmployeePage:
     total: int = field(default=0)
 
 
-def _current_certificates(organisation_id: int) -> dict[tuple[int, str], dt.datetime | None]:
-    """The validity end (None: never expires) of each employee's latest unrevoked certificate per subject."""
+def _current_certificates(organisation_id: int, user_ids: set[int]) -> dict[tuple[int, str], dt.datetime | None]:
+    """The validity end (None: never expires) of each of these employees' latest unrevoked certificate per
+    subject."""
+    if not user_ids:
+        return {}
     C = Certificate
     return {(user_id, iri): valid_until for user_id, iri, valid_until in _core_rows(
         sa.select(C.user_id, C.subject_iri, C.valid_until).join(User, User.id == C.user_id)
-        .where(User.organisation_id == organisation_id, C.revoked_at.is_(None)).order_by(C.earned_at))}
+        .where(User.organisation_id == organisation_id, C.user_id.in_(sorted(user_ids)), C.revoked_at.is_(None))
+        .order_by(C.earned_at))}
 
 
 def employee_rows(organisation_id: int, filters: Filters, now: dt.datetime) -> list[EmployeeRow]:
     """One row per employee and module or path they are enrolled in or assigned to (in the period), with
     status, due date, whether it is overdue and their certificate for it, ordered by name."""
+    return _employee_table(organisation_id, filters, now, None, None).rows
+
+
+def employee_page(organisation_id: int, filters: Filters, now: dt.datetime,
+                  size: int = PAGE_SIZE) -> EmployeePage | None:
+    """The filters' page of ``employee_rows`` (None beyond the last page; page 1 of nothing is empty).
+
+    Only the page's rows are built and only their certificates read, so a company of thousands costs
+    little more than a small one.
+    """
+    return _employee_table(organisation_id, filters, now, filters.page, size)
+
+
+def _employee_table(organisation_id: int, filters: Filters, now: dt.datetime, page: int | None,
+                    size: int | None) -> EmployeePage | None:
     modules, paths = catalogue_subjects(filters)
     subjects = {s.iri: s for s in modules + paths}
     members = {user_id: (name, email) for user_id, name, email in _core_rows(
         sa.select(User.id, User.display_name, User.email).where(User.organisation_id == organisation_id))}
-    enrolments = _company_enrolments(organisation_id, filters)
     due_dates = {(user_id, iri): due for user_id, iri, due in _company_assignments(organisation_id, filters)
                  if user_id in members}
-    certificates = _current_certificates(organisation_id)
     status: dict[tuple[int, str], str] = {}
-    for enrolment in enrolments:
-        if enrolment.module_iri in subjects:
+    for enrolment in _company_enrolments(organisation_id, filters):
+        # A reporting row not yet moved with its learner (see projection.py) is not this company's.
+        if enrolment.module_iri in subjects and enrolment.user_id in members:
             status[(enrolment.user_id, enrolment.module_iri)] = enrolment.status
     for path in paths:
         for user_id in members:
@@ -361,13 +379,20 @@ def employee_rows(organisation_id: int, filters: Filters, now: dt.datetime) -> l
                 status[(user_id, path.iri)] = "completed"
             else:
                 status[(user_id, path.iri)] = "in_progress"
-    keys = set(status) | {key for key in due_dates if key[1] in subjects}
+    names = {user_id: name.casefold() for user_id, (name, _email) in members.items()}
+    keys = sorted(set(status) | {key for key in due_dates if key[1] in subjects},
+                  key=lambda k: (names[k[0]], k[0], subjects[k[1]].kind, subjects[k[1]].key))
+    total, number = len(keys), page or 1
+    pages = max(1, -(-total // size)) if size else 1
+    if number > pages:
+        return None
+    if size:
+        keys = keys[(number - 1) * size:number * size]
+    certificates = _current_certificates(organisation_id, {user_id for user_id, _iri in keys})
     today = now.date()
     rows = []
     for key in keys:
         user_id, iri = key
-        if user_id not in members:  # a reporting row not yet moved with its learner: not this company's
-            continue
         name, email = members[user_id]
         valid_until = certificates.get(key, False)
         if valid_until is False:
@@ -379,16 +404,7 @@ def employee_rows(organisation_id: int, filters: Filters, now: dt.datetime) -> l
         rows.append(EmployeeRow(user_id, name, email, subjects[iri], status.get(key, "not_started"), due,
                                 bool(due and due < today and cert_status != "valid"), cert_status,
                                 valid_until or None))
-    rows.sort(key=lambda r: (r.name.casefold(), r.user_id, r.subject.kind, r.subject.key))
-    return rows
-
-
-def paginate(rows: list, page: int, size: int = PAGE_SIZE) -> EmployeePage | None:
-    """The page of ``rows`` (None when the page is beyond the end; page 1 of nothing is an empty page)."""
-    pages = max(1, -(-len(rows) // size))
-    if page > pages:
-        return None
-    return EmployeePage(rows[(page - 1) * size:page * size], page, pages, len(rows))
+    return EmployeePage(rows, number, pages, total)
 
 
 # ---------------------------------------------------------------- the programme (every company)

@@ -90,7 +90,7 @@ def company(org_id: int):
     module_stats, path_stats = services.company_subject_stats(organisation.id, filters, individuals)
     employees = None
     if individuals:
-        employees = services.paginate(services.employee_rows(organisation.id, filters, utcnow()), filters.page)
+        employees = services.employee_page(organisation.id, filters, utcnow())
         if employees is None:
             abort(404)
     elif filters.page != 1:

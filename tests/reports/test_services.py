@@ -74,11 +74,17 @@ def test_good_filters_parse(world, ctx):
     assert filters.query_args() == {"from": "2026-01-01", "to": "2026-12-31", "module": "a1-energy"}
 
 
-def test_pagination_refuses_pages_beyond_the_end():
-    rows = list(range(51))
-    assert services.paginate(rows, 2).rows == [50]
-    assert services.paginate(rows, 3) is None
-    assert services.paginate([], 1).rows == []
+def test_employee_pages_are_slices_of_the_whole_table(world, ctx):
+    now = dt.datetime.now(dt.UTC)
+    everything = services.employee_rows(world.org_a, services.Filters(), now)
+    assert len(everything) > 5
+    pages = [services.employee_page(world.org_a, services.Filters(page=number), now, size=5)
+             for number in range(1, -(-len(everything) // 5) + 1)]
+    assert [row for page in pages for row in page.rows] == everything
+    assert {page.total for page in pages} == {len(everything)} and pages[-1].pages == len(pages)
+    assert services.employee_page(world.org_a, services.Filters(page=len(pages) + 1), now, size=5) is None
+    empty = services.employee_page(world.org_a, services.Filters(start=dt.date(2099, 1, 1)), now)
+    assert (empty.rows, empty.pages, empty.total) == ([], 1, 0)
 
 
 def test_programme_figures_suppress_small_counts(world, ctx):
