@@ -17,6 +17,16 @@ max_requests_jitter = 500
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 
 
+def post_worker_init(worker):
+    # The application's start-up objects (modules, the SQLAlchemy registry, catalogs) never die: move them
+    # out of the collector's sight, so a full collection walks only what requests allocate. Without this one
+    # request in six on a report page pays about 80 ms of garbage collection (bench/reports_bench.py).
+    import gc
+
+    gc.collect()
+    gc.freeze()
+
+
 def worker_exit(server, worker):
     # Close pooled database connections cleanly instead of letting the server see dropped sockets.
     try:

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import gc
 import json
 import os
 import random
@@ -358,6 +359,11 @@ def main() -> None:
     print(f"database {url.split('@')[-1]}: {counts}; biggest company {context.own_org}, accounts "
           f"{context.accounts}")
     bench = Bench(app, context, tokens)
+    # As gunicorn.conf.py's post_worker_init does in every worker: the objects of start-up go to the permanent
+    # generation, so the collector no longer walks them on each full collection (which otherwise adds 80 ms
+    # to one request in six here).
+    gc.collect()
+    gc.freeze()
     wanted = re.compile(args.only) if args.only else None
     results: list[Result] = []
     started = time.perf_counter()
