@@ -300,15 +300,18 @@ class CompanyView(MethodView):
                 "modules": [figures(s) for s in modules], "paths": [figures(s) for s in paths]}
 
 
-def _progress_page(args: dict, done_only: bool) -> dict:
-    viewer = api_viewer()
-    scope = _scope_for(viewer, args.get("company"))
-    listing = services.learner_progress(scope, _filters(args), status=args.get("status"), done_only=done_only)
+def _page_of(listing: services.Listing, args: dict, item) -> dict:
+    """The requested page of a listing with its counts; 404 beyond the last page."""
     total = listing.total()
     pages = _paged(total, args["page"], args["page_size"])
-    rows = listing.page(args["page"], args["page_size"])
-    return {"items": [services.progress_item(row) for row in rows], "page": args["page"],
+    return {"items": [item(row) for row in listing.page(args["page"], args["page_size"])], "page": args["page"],
             "page_size": args["page_size"], "total": total, "pages": pages}
+
+
+def _progress_page(args: dict, done_only: bool) -> dict:
+    scope = _scope_for(api_viewer(), args.get("company"))
+    listing = services.learner_progress(scope, _filters(args), status=args.get("status"), done_only=done_only)
+    return _page_of(listing, args, services.progress_item)
 
 
 @blp.route("/progress")
@@ -338,16 +341,11 @@ class CertificatesView(MethodView):
     @_documented_errors
     def get(self, args: dict):
         """Certificates earned in the period (valid, expired or revoked), newest first."""
-        viewer = api_viewer()
-        scope = _scope_for(viewer, args.get("company"))
+        scope = _scope_for(api_viewer(), args.get("company"))
         now = utcnow()
         listing = services.certificates_listing(scope, _filters(args), args.get("status"), now)
-        total = listing.total()
-        pages = _paged(total, args["page"], args["page_size"])
-        rows = listing.page(args["page"], args["page_size"])
         lang, keys = current_language(), services.subject_keys()
-        return {"items": [services.certificate_item(row, lang, now, keys) for row in rows], "page": args["page"],
-                "page_size": args["page_size"], "total": total, "pages": pages}
+        return _page_of(listing, args, lambda row: services.certificate_item(row, lang, now, keys))
 
 
 # ---------------------------------------------------------------- browsable documentation
