@@ -30,6 +30,12 @@ DEMO_USERS = [
     ("learner@demo.example", "Lina Learner", (), 0, "sv"),
     ("learner.en@demo.example", "Liam Learner", (), 1, "en"),
 ]
+# Demo employees who have taken modules, so the statistics and certificates have something to show:
+# (first names, company index, language); e-mails are employee.<first name>@demo.example.
+DEMO_EMPLOYEES = [
+    (("Amir", "Britt", "Cecilia", "David", "Elin", "Fredrik", "Greta", "Hugo"), 0, "sv"),
+    (("Ida", "Johan", "Karin", "Lars", "Maja", "Nils", "Olivia"), 1, "sv"),
+]
 
 
 def _pybabel(*args: str) -> None:
@@ -91,8 +97,21 @@ def demo_load():
         org_id = organisations[org_index].id if org_index is not None else None
         create_user(email, name, DEMO_PASSWORD, language, roles=roles, organisation_id=org_id)
         created += 1
-    click.echo(f"Demo data ready: {len(organisations)} companies, {created} new accounts "
-               f"(password for all: {DEMO_PASSWORD}).")
+    employees = []
+    for names, org_index, language in DEMO_EMPLOYEES:
+        for name in names:
+            email = f"employee.{name.lower()}@demo.example"
+            if db.session.execute(sa.select(User.id).where(User.email == email)).first():
+                continue
+            employees.append(create_user(email, f"{name} Demo", DEMO_PASSWORD, language,
+                                         organisation_id=organisations[org_index].id))
+    taken = 0
+    if employees and current_app.config.get("DEMO_ACTIVITY", True):
+        from .learning.demo import record_demo_activity
+
+        taken = record_demo_activity(employees)
+    click.echo(f"Demo data ready: {len(organisations)} companies, {created + len(employees)} new accounts, "
+               f"{taken} modules taken by demo employees (password for all: {DEMO_PASSWORD}).")
 
 
 def init_cli(app: Flask) -> None:

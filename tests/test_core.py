@@ -129,3 +129,23 @@ def test_demo_load_is_refused_in_production(make_app):
     app = make_app(LMS_ENV="production")
     result = app.test_cli_runner().invoke(args=["demo", "load"])
     assert result.exit_code == 1 and "refused" in result.output
+
+
+def test_demo_employees_take_modules_through_the_player(app, runner):
+    """With a module in the catalogue, the demo employees leave real statements, progress, certificates and
+    statistics: the dashboards of a fresh `make run` are not empty."""
+    from lms_service.certificates.models import Certificate
+    from lms_service.lrs.models import Statement
+    from lms_service.reports.models import ReportEnrolment
+
+    imported = runner.invoke(args=["modules", "import", "docs/examples/sample-module"])
+    assert imported.exit_code == 0, imported.output
+    result = runner.invoke(args=["demo", "load"])
+    assert result.exit_code == 0, result.output
+    assert "15 modules taken" in result.output  # one module in the catalogue, fifteen employees
+    with app.app_context():
+        statuses = list(db.session.execute(sa.select(ReportEnrolment.status)).scalars())
+        assert len(statuses) == 15 and "passed" in statuses and "in_progress" in statuses
+        passes = statuses.count("passed")
+        assert db.session.execute(sa.select(sa.func.count()).select_from(Certificate)).scalar_one() == passes
+        assert db.session.execute(sa.select(sa.func.count()).select_from(Statement)).scalar_one() > 100
