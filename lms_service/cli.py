@@ -106,7 +106,7 @@ def demo_load():
             employees.append(create_user(email, f"{name} Demo", DEMO_PASSWORD, language,
                                          organisation_id=organisations[org_index].id))
     taken = 0
-    if employees and current_app.config.get("DEMO_ACTIVITY", True):
+    if employees:
         from .learning.demo import record_demo_activity
 
         taken = record_demo_activity(employees)
