@@ -148,11 +148,15 @@ def _server_pids(args) -> list[int]:
     return pids
 
 
-def run_ingest(args) -> dict:
+def run_ingest(args, worker=None) -> dict:
+    """Run ``worker`` (default: one random statement per registration) in ``args.clients`` processes.
+
+    A worker puts (statements sent, failed requests, latencies[, {status: count}]) on the queue.
+    """
     queue = mp.Queue()
     deadline = time.time() + args.seconds
     workers = [
-        mp.Process(target=_ingest_worker, args=(args, i, deadline, queue)) for i in range(args.clients)
+        mp.Process(target=worker or _ingest_worker, args=(args, i, deadline, queue)) for i in range(args.clients)
     ]
     # CPU time used by the server side (workers + their database backends): unlike statements/s it
     # hardly depends on what else runs on the machine, so it gives the capacity of 2 quiet cores.
@@ -177,6 +181,10 @@ def run_ingest(args) -> dict:
     elapsed = time.perf_counter() - started
     sent = sum(r[0] for r in results)
     latencies = sorted(x for r in results for x in r[2])
+    statuses: dict[str, int] = {}
+    for r in results:
+        for status, count in (r[3] if len(r) > 3 else {}).items():
+            statuses[status] = statuses.get(status, 0) + count
     return {
         "benchmark": "ingest",
         "batch": args.batch,
@@ -184,6 +192,7 @@ def run_ingest(args) -> dict:
         "seconds": round(elapsed, 1),
         "statements": sent,
         "errors": sum(r[1] for r in results),
+        **({"statuses": statuses} if statuses else {}),
         "statements_per_second": round(sent / elapsed, 1),
         "requests_per_second": round(len(latencies) / elapsed, 1),
         "request_p50_ms": round(1000 * latencies[len(latencies) // 2], 1) if latencies else None,
