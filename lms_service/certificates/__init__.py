@@ -68,11 +68,12 @@ def init_app(app: Flask) -> None:
     from flask_babel import lazy_gettext as _l
 
     from ..core import add_nav
+    from ..lrs.deferred import register_deferred_projector
     from ..lrs.ingest import register_ingest_hook
     from . import models  # noqa: F401  (tables known to create_all and Alembic)
     from .cli import certificates, reminders
     from .keys import init_signing_key
-    from .services import issue_from_statements
+    from .services import DEFERRED_KIND, issue_deferred, issue_from_statements
     from .views import bp, verify_bp
 
     _read_settings(app)
@@ -82,6 +83,7 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(certificates)
     app.cli.add_command(reminders)
     register_ingest_hook(issue_from_statements)
+    register_deferred_projector(app, DEFERRED_KIND, issue_deferred)
     add_nav(app, _l("My certificates"), "certificates.mine", _signed_in, order=30)
     add_nav(app, _l("Training plan"), "certificates.company", _company_admin, order=65)
     add_nav(app, _l("Certificates"), "certificates.admin_index", _admin, order=75)

@@ -31,6 +31,7 @@ from ..accounts.models import User
 from ..errors import UserError
 from ..extensions import db
 from ..learning.models import LearnerProgress, Registration
+from ..lrs.deferred import Task, defer
 from ..mail import send_mail
 from ..packages.models import LearningPath, Module, ModuleVersion
 from ..timeutil import as_aware, utcnow
@@ -38,6 +39,8 @@ from .keys import signing_key
 from .models import Assignment, Certificate, CertificatePolicy, ReminderLog, ReminderOptOut, aware, new_public_id
 
 log = logging.getLogger(__name__)
+
+DEFERRED_KIND = "certificates"  # the deferred projector that issues what passes and completions earn
 
 REASON_MAX = 500
 SUBJECT_NAMESPACE = uuid.UUID("6f1e3c1a-3d4b-5c7e-9a10-4b2f6c8d9e01")
@@ -353,27 +356,37 @@ def _issue_module(user: User, registration: Registration, progress: LearnerProgr
 
 
 def issue_from_statements(statements: list[dict]) -> None:
-    """Ingest hook: issue the certificates that newly stored passes and completions earn.
+    """Ingest hook: hand the passes and completions of the service's learners to the deferred run.
 
-    Runs after the progress projection's hook, in the same transaction, and reads the rows it updated.
-    A module's certificate is earned by a pass; a path's when every module meets the path's moveOn rule.
-    Never commits. The work runs in a savepoint: if issuing fails, the learner's statements are still
-    stored (the error is logged, and ``flask certificates issue-missing`` issues the certificate later).
+    Issuing (the certificate, its signed credential, its xAPI statement) happens right after the ingest
+    commits, in the deferred run (lrs/deferred.py, ``issue_deferred``): not while the ingest holds the
+    learner's progress rows. Never commits. Only the service's own learners earn certificates, and their
+    actor is always a pseudonymous account on BASE_URL: statements of anyone else are passed over here.
     """
     wanted = (Verb.PASSED, Verb.COMPLETED)
-    # Only the service's own learners earn certificates, and their actor is always a pseudonymous account on
-    # BASE_URL: statements of anyone else are passed over before any database work.
     home_page = setting("BASE_URL")
     events = [s for s in statements if s["verb"]["id"] in wanted and (s.get("context") or {}).get("registration")
               and ((s.get("actor") or {}).get("account") or {}).get("homePage") == home_page]
-    if not events:
+    if events:
+        defer(DEFERRED_KIND, ((s["context"]["registration"].lower(), s["id"].lower()) for s in events))
+
+
+def issue_deferred(tasks: list[Task]) -> None:
+    """Deferred projector: issue the certificates that the tasks' passes and completions earn.
+
+    Reads the progress rows the ingest committed. A pass seen twice issues nothing the second time (the
+    certificate's basis names the pass). Never commits; the deferred run gives it a savepoint, so if issuing
+    fails the error is logged and ``flask certificates issue-missing`` issues the certificate later.
+    """
+    from ..lrs.models import Statement
+
+    ids = sorted({task.statement_id for task in tasks if task.statement_id})
+    if not ids:
         return
-    try:
-        with db.session.begin_nested():
-            _issue_for_events(events)
-    except Exception:
-        log.exception("certificates for %d statement(s) could not be issued; run `flask certificates "
-                      "issue-missing` once the cause is fixed", len(events))
+    bodies = db.session.execute(sa.select(Statement.body).where(
+        Statement.statement_id.in_(ids), Statement.voided.is_(False)).order_by(Statement.pk)).scalars().all()
+    if bodies:
+        _issue_for_events(list(bodies))
 
 
 def _issue_for_events(events: list[dict]) -> None:

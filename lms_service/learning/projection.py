@@ -183,7 +183,9 @@ def _merge(rows: dict[str, _Row]) -> None:
     dialect = db.session.get_bind().dialect.name
     if dialect not in _merge_statements:  # built once per process: it is the same statement every time
         _merge_statements[dialect] = _merge_statement()
-    db.session.execute(_merge_statements[dialect], [row.values() for row in rows.values()])
+    # In key order: two batches that share registrations then lock their rows in the same order, so they
+    # may wait on each other (until the first commits) but can never deadlock.
+    db.session.execute(_merge_statements[dialect], [rows[key].values() for key in sorted(rows)])
     # ORM objects of these rows loaded earlier in this session (later hooks read them) must not be stale.
     for obj in list(db.session.identity_map.values()):
         if isinstance(obj, LearnerProgress) and obj.registration in rows:

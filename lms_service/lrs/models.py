@@ -200,3 +200,17 @@ class Document(db.Model):
             name="uq_lrs_documents_key",
         ),
     )
+
+
+class ProjectionTask(db.Model):
+    """Projection work that runs after the ingest commit (lms_service/lrs/deferred.py): one row per registration
+    (or statement) a batch gave a deferred projector to do. Append-only at ingest, so concurrent batches never
+    wait on each other for it; deleted by the run that does the work, in the same transaction."""
+
+    __tablename__ = "lrs_projection_tasks"
+
+    id: Mapped[int] = mapped_column(BigPK, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(sa.String(32))
+    registration: Mapped[str | None] = mapped_column(sa.String(64))
+    statement_id: Mapped[str | None] = mapped_column(sa.String(64))
+    enqueued_at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)

@@ -40,19 +40,22 @@ def init_app(app: Flask) -> None:
     from flask_babel import lazy_gettext as _l
 
     from ..core import add_nav
+    from ..lrs.deferred import register_deferred_projector
     from ..lrs.ingest import register_ingest_hook
     from . import models  # noqa: F401  (tables known to create_all and Alembic)
     from .api import init_api
     from .cli import reports
-    from .projection import follow_membership_changes, project_report
+    from .projection import DEFERRED_KIND, follow_membership_changes, project_report, refresh_deferred
     from .views import bp
 
     _read_settings(app)
     app.register_blueprint(bp)
     init_api(app)
     app.cli.add_command(reports)
-    # After the progress projection's hook (learning comes first in FEATURES): it reads the rows that wrote.
+    # After the progress projection's hook (learning comes first in FEATURES); the refresh itself runs after
+    # the ingest commit and reads the progress rows that hook wrote.
     register_ingest_hook(project_report)
+    register_deferred_projector(app, DEFERRED_KIND, refresh_deferred)
     follow_membership_changes()
     add_nav(app, _l("Company statistics"), "reports.my_company", _company_admin, order=66)
     add_nav(app, _l("Programme statistics"), "reports.programme", _programme_reader, order=72)

@@ -17,9 +17,11 @@ from ..accounts.models import User
 from ..extensions import db, upsert
 from ..learning.models import LearnerProgress, Registration
 from ..learning.projection import rebuild_progress, touched_registrations
+from ..lrs.deferred import Task, defer
 from ..timeutil import as_aware
 from .models import ReportEnrolment
 
+DEFERRED_KIND = "reports"
 DONE_STATUSES = frozenset({"completed", "passed"})
 CHUNK = 2000
 COLUMNS = [column.name for column in ReportEnrolment.__table__.columns]
@@ -98,10 +100,16 @@ def refresh_enrolments(registrations: Collection[str] | None = None) -> int:
 
 
 def project_report(statements: list[dict]) -> None:
-    """Ingest hook: refresh the reporting rows of the registrations this batch touched (no commit)."""
+    """Ingest hook: hand the registrations this batch touched to the deferred run (lrs/deferred.py), which
+    refreshes their reporting rows right after the ingest commits (no commit here)."""
     registrations = touched_registrations(statements)
     if registrations:
-        refresh_enrolments(registrations)
+        defer(DEFERRED_KIND, ((registration, None) for registration in sorted(registrations)))
+
+
+def refresh_deferred(tasks: list[Task]) -> None:
+    """Deferred projector: refresh the reporting rows of the tasks' registrations from the committed progress."""
+    refresh_enrolments({task.registration for task in tasks if task.registration})
 
 
 def rebuild_reports() -> tuple[int, int]:

@@ -1,0 +1,190 @@
+"""Projections after the commit: work an ingest hook hands on instead of doing inside the ingest transaction.
+
+Inside the ingest transaction a hook takes row locks that it holds until the commit; two batches that share
+learners then wait on each other, and the more a hook does (refreshing reporting rows, issuing a
+certificate with its credential and statements) the longer every other batch of that learner waits. So
+the heavy projections are deferred: the hook appends a task (``defer``) to ``lrs_projection_tasks``, which
+is a plain INSERT that no other transaction waits for, and the task runs after the commit
+(``run_deferred``), in a transaction of its own:
+
+- by the request that stored the statements, right after its commit, for its own tasks first (waiting for
+  a run that already holds them), so a learner's next page sees the result (read-your-writes);
+- then, in the same run, up to ``limit`` tasks of other batches that no run holds (``SKIP LOCKED``): under
+  load one run does the work of several batches at once, which is where the throughput comes from, and
+  tasks left by a crash between the two transactions are picked up by the next ingest;
+- and by ``flask lrs project`` (all that is pending), which the forwarding worker loop also calls.
+
+A projector is registered per app for a kind (``register_deferred_projector``) and must be idempotent: it
+recomputes its rows from the committed state (the statements and the progress projection), so running a
+task twice, or a task whose registration a later batch changed again, gives the same rows. Runs for the same
+registration are serialised (an advisory lock per registration on PostgreSQL, the write lock on SQLite),
+so an older run never overwrites a newer one. The claim (DELETE … RETURNING) and the work commit together:
+a run that fails leaves its tasks for the next one.
+"""
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from flask import Flask, current_app
+
+from ..extensions import begin_write, db
+from .models import ProjectionTask
+
+log = logging.getLogger(__name__)
+
+EXTENSION = "lrs.deferred_projectors"
+SESSION_KEY = "lrs.deferred_task_ids"
+ATTEMPTS = 4  # a run that meets a deadlock or serialisation failure is tried again this many times in all
+
+
+@dataclass(frozen=True, slots=True)
+class Task:
+    """One unit of deferred work: a registration to refresh, or a statement to act on."""
+
+    kind: str
+    registration: str | None
+    statement_id: str | None
+
+
+Projector = Callable[[list[Task]], None]
+
+
+def register_deferred_projector(app: Flask, kind: str, projector: Projector) -> None:
+    """Run ``projector(tasks)`` for the tasks of ``kind`` in this app's deferred runs (inside the run's
+    transaction, in a savepoint of its own; it never commits)."""
+    app.extensions.setdefault(EXTENSION, {})[kind] = projector
+
+
+def defer(kind: str, items: Iterable[tuple[str | None, str | None]]) -> None:
+    """Add tasks ``(registration, statement_id)`` of ``kind`` in the CURRENT transaction (an ingest hook).
+
+    The ids are kept on the session, so the ingest that commits them runs them right after its commit.
+    """
+    rows = [{"kind": kind, "registration": registration, "statement_id": statement_id}
+            for registration, statement_id in items]
+    if not rows:
+        return
+    ids = db.session.execute(
+        sa.insert(ProjectionTask).returning(ProjectionTask.id, sort_by_parameter_order=True), rows).scalars()
+    db.session.info.setdefault(SESSION_KEY, []).extend(ids)
+
+
+def forget_own_tasks() -> list[int]:
+    """The ids ``defer`` recorded on this session, removed from it (after a commit: to run them; after a
+    rollback: they were never stored)."""
+    return db.session.info.pop(SESSION_KEY, None) or []
+
+
+def is_transient(error: BaseException) -> bool:
+    """A deadlock or serialisation failure (PostgreSQL): the transaction did nothing wrong and may be retried."""
+    try:
+        from psycopg import errors
+    except ImportError:  # pragma: no cover - psycopg is a dependency
+        return False
+    original = getattr(error, "orig", error)
+    return isinstance(original, errors.DeadlockDetected | errors.SerializationFailure)
+
+
+def _claim(own: list[int], limit: int) -> list[Task]:
+    table = ProjectionTask.__table__
+    postgres = db.session.get_bind().dialect.name == "postgresql"
+    claimed: list[sa.Row] = []
+    if own:
+        # Our own tasks even if another run holds them: wait for it (then they are gone, done by it).
+        wanted = sa.select(table.c.id).where(table.c.id.in_(own))
+        if postgres:
+            wanted = wanted.with_for_update()
+        claimed += db.session.execute(sa.delete(table).where(table.c.id.in_(wanted.scalar_subquery()))
+                                      .returning(table.c.kind, table.c.registration, table.c.statement_id)).all()
+    if limit > 0:
+        others = sa.select(table.c.id).order_by(table.c.id).limit(limit)
+        if postgres:
+            others = others.with_for_update(skip_locked=True)
+        claimed += db.session.execute(sa.delete(table).where(table.c.id.in_(others.scalar_subquery()))
+                                      .returning(table.c.kind, table.c.registration, table.c.statement_id)).all()
+    return [Task(row.kind, row.registration, row.statement_id) for row in claimed]
+
+
+_LOCK_REGISTRATIONS = sa.text(
+    "SELECT count(pg_advisory_xact_lock(hashtext(r))) FROM (SELECT r FROM unnest(CAST(:keys AS text[])) AS r "
+    "ORDER BY r) AS ordered")
+
+
+def _serialise(tasks: list[Task]) -> None:
+    """One run at a time per registration, taken in one order (no deadlock between two runs)."""
+    if db.session.get_bind().dialect.name != "postgresql":
+        return  # SQLite: the run holds the database's write lock (begin_write)
+    keys = sorted({t.registration for t in tasks if t.registration})
+    if keys:
+        db.session.execute(_LOCK_REGISTRATIONS, {"keys": keys})
+
+
+def _run_once(own: list[int], limit: int, projectors: dict[str, Projector]) -> int:
+    begin_write()
+    tasks = _claim(own, limit)
+    if not tasks:
+        db.session.rollback()
+        return 0
+    _serialise(tasks)
+    by_kind: dict[str, list[Task]] = {}
+    for task in tasks:
+        by_kind.setdefault(task.kind, []).append(task)
+    for kind, group in sorted(by_kind.items()):
+        projector = projectors.get(kind)
+        if projector is None:
+            # A kind no feature of this app handles (e.g. a feature switched off): nothing to do for it.
+            continue
+        try:
+            with db.session.begin_nested():
+                projector(group)
+        except Exception as error:
+            if is_transient(error):
+                raise
+            # A bug in a projector must not stop the others or come back on every run: the statements are
+            # stored, and the documented rebuild commands recompute what this run could not.
+            log.exception("deferred %s projection of %d task(s) failed; `flask reports rebuild` and "
+                          "`flask certificates issue-missing` recompute it", kind, len(group))
+    db.session.commit()
+    return len(tasks)
+
+
+def run_deferred(own: list[int] | None = None, *, limit: int | None = None) -> int:
+    """Run the tasks ``own`` (ids from ``defer``) and up to ``limit`` others nobody holds; returns how many ran.
+
+    Its own transaction, committed; never raises for a projector's failure (logged), so a request whose
+    statements are committed always answers as stored. ``limit`` defaults to LRS_DEFERRED_BATCH.
+    """
+    projectors = current_app.extensions.get(EXTENSION) or {}
+    if not projectors:
+        return 0
+    if limit is None:
+        limit = int(current_app.config.get("LRS_DEFERRED_BATCH", 500))
+    for attempt in range(1, ATTEMPTS + 1):
+        try:
+            return _run_once(own or [], limit, projectors)
+        except Exception as error:
+            db.session.rollback()
+            if is_transient(error) and attempt < ATTEMPTS:
+                continue
+            log.exception("deferred projections could not run; they stay queued for the next run")
+            return 0
+    return 0
+
+
+def run_all_deferred(batch: int = 2000) -> int:
+    """Run every pending task, ``batch`` at a time (``flask lrs project``, the forwarding worker); returns
+    how many ran."""
+    total = 0
+    while True:
+        done = run_deferred(limit=batch)
+        total += done
+        if done < batch:
+            return total
+
+
+def pending_count() -> int:
+    """How many tasks wait (for the health page and the CLI)."""
+    return db.session.execute(sa.select(sa.func.count()).select_from(ProjectionTask)).scalar_one()
