@@ -49,6 +49,28 @@ def _sqlite_pragmas(dbapi_connection, connection_record) -> None:
         cursor.close()
 
 
+def begin_write(session=None) -> None:
+    """Make the session's transaction a write transaction from here on: on SQLite take the database's write
+    lock now (BEGIN IMMEDIATE), so what the transaction reads next and what it writes are one step.
+
+    Services that read, decide and write (documents with their preconditions, statement ingest) call it
+    before their first query. SQLite ignores SELECT … FOR UPDATE, and pysqlite opens a transaction only at
+    the first INSERT/UPDATE/DELETE: without this, two writers both read the old row and both write.
+    Other transactions keep pysqlite's usual behaviour (a plain BEGIN at the first write), because a
+    deferred transaction that reads first cannot later take the lock once another writer has committed
+    ("database is locked" at once, the busy timeout does not apply), and BEGIN IMMEDIATE everywhere would
+    queue readers behind writers. Savepoints (begin_nested) work inside it: the transaction is a real one.
+    Already in a write transaction (an INSERT ran), the lock is held and nothing is to do; on PostgreSQL
+    nothing either (row locks and unique indexes do this).
+    """
+    session = session if session is not None else db.session
+    connection = session.connection()
+    if connection.dialect.name != "sqlite":
+        return
+    if not connection.connection.driver_connection.in_transaction:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
 def upsert(model, rows: list[dict], index_elements: list[str], update: list[str] | None) -> None:
     """INSERT … ON CONFLICT on PostgreSQL and SQLite: update the ``update`` columns from the new row, or with
     ``update`` None leave the stored row alone. Atomic per row, so two transactions never race on a key."""

@@ -60,6 +60,23 @@ class Credential:
             and "statements/read/mine" in self.scopes
         )
 
+    @property
+    def refers_only_own(self) -> bool:
+        """True when the credential may refer only to the statements it stored itself (see ``may_refer_to``)."""
+        return not (self.scopes & {"all", "all/read", "statements/read"})
+
+    def may_refer_to(self, organisation_id: int | None, client_id: int | None) -> bool:
+        """Whether statements this credential stores may void, re-send or answer to the filters of a stored
+        statement of ``organisation_id`` stored by ``client_id``.
+
+        The read rule of ``query._scope``: an organisation's credential reaches its organisation's statements
+        only, and one that reads only its own statements (or reads none: a write-only credential) only the
+        statements it stored. Anything else would let one tenant void another's statements or probe them.
+        """
+        if self.organisation_id is not None and organisation_id != self.organisation_id:
+            return False
+        return not self.refers_only_own or client_id == self.client_id
+
     def authority(self) -> dict:
         """The Agent recorded as the authority of statements this credential stores."""
         base = current_app.config.get("BASE_URL", "http://127.0.0.1:5000").rstrip("/")
@@ -70,6 +87,19 @@ class Credential:
 def service_credential() -> Credential:
     """The credential of the service itself (the native player): every scope, no organisation."""
     return Credential(None, "lms_service", frozenset({"all"}), None)
+
+
+def credentials_by_id(client_ids: set[int]) -> dict[int, Credential]:
+    """The credentials with these ids, revoked ones included (scopes never change after creation, so they
+    say what a credential could do when it stored a statement)."""
+    if not client_ids:
+        return {}
+    rows = db.session.execute(
+        sa.select(LRSClient.id, LRSClient.name, LRSClient.scopes, LRSClient.organisation_id).where(
+            LRSClient.id.in_(client_ids)
+        )
+    )
+    return {row.id: Credential(row.id, row.name, frozenset(row.scopes.split()), row.organisation_id) for row in rows}
 
 
 def _hash(secret: str) -> str:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
-from ..extensions import db
+from ..extensions import begin_write, db
 from .models import Document, utcnow
 
 KINDS = ("state", "activity_profile", "agent_profile")
@@ -115,11 +115,55 @@ def save_document(
     content_type = (content_type or "application/octet-stream").strip()
     if len(content_type) > 255 or "\x00" in content_type:
         raise DocumentError(400, "the Content-Type is longer than 255 characters or not text")
-    if merge and is_json_type(content_type):
-        posted = _json_object(content, "posted document")
-    existing = db.session.execute(
-        sa.select(Document).where(*key.conditions(), Document.document_id == document_id).with_for_update()
-    ).scalar_one_or_none()
+    posted = _json_object(content, "posted document") if merge and is_json_type(content_type) else None
+    try:
+        begin_write()
+        for _attempt in range(2):
+            existing = db.session.execute(
+                sa.select(Document)
+                .where(*key.conditions(), Document.document_id == document_id)
+                .with_for_update()
+            ).scalar_one_or_none()
+            document = _written(
+                key, document_id, existing, content, content_type, posted, merge=merge, if_match=if_match,
+                if_none_match=if_none_match, require_precondition=require_precondition,
+                precondition_for_new=precondition_for_new,
+            )
+            if existing is not None:
+                break
+            try:
+                with db.session.begin_nested():
+                    db.session.add(document)
+                break
+            except IntegrityError:
+                # Another request created the document after our read (PostgreSQL: SQLite writers hold the
+                # write lock from begin_write on). It is committed now: decide again against it, so the
+                # preconditions answer as if that request had simply come first (412, a merge, ...).
+                continue
+        else:  # pragma: no cover - the second read always finds the document the first insert collided with
+            raise DocumentError(409, "the document was changed by a concurrent request; fetch it and retry")
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        raise
+    return document
+
+
+def _written(
+    key: DocumentKey,
+    document_id: str,
+    existing: Document | None,
+    content: bytes,
+    content_type: str,
+    posted: dict | None,
+    *,
+    merge: bool,
+    if_match: str | None,
+    if_none_match: str | None,
+    require_precondition: bool,
+    precondition_for_new: bool,
+) -> Document:
+    """Check the preconditions against ``existing`` and return it updated, or a new (not yet added) document."""
     _check_preconditions(existing, if_match, if_none_match)
     if (
         existing is not None
@@ -146,9 +190,9 @@ def save_document(
         merged.update(posted)
         content = json.dumps(merged, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
         content_type = "application/json"
-    now = utcnow()
-    if existing is None:
-        existing = Document(
+    document = existing
+    if document is None:
+        document = Document(
             kind=key.kind,
             org_key=key.org_key,
             activity_id=key.activity_id,
@@ -156,31 +200,29 @@ def save_document(
             registration=key.registration,
             document_id=document_id,
         )
-        db.session.add(existing)
-    existing.content = content
-    existing.content_type = content_type
-    existing.etag = etag_for(content)
-    existing.updated = now
-    try:
-        db.session.commit()
-    except IntegrityError:
-        # Another request created the same document between our read and our insert.
-        db.session.rollback()
-        raise DocumentError(
-            409, "the document was created by a concurrent request; fetch it and retry with If-Match"
-        ) from None
-    return existing
+    document.content = content
+    document.content_type = content_type
+    document.etag = etag_for(content)
+    document.updated = utcnow()
+    return document
 
 
 def delete_document(
     key: DocumentKey, document_id: str, *, if_match: str | None = None, if_none_match: str | None = None
 ) -> None:
     """Delete one document (absent: nothing to do) and commit."""
-    existing = get_document(key, document_id)
-    _check_preconditions(existing, if_match, if_none_match)
-    if existing is not None:
-        db.session.delete(existing)
-    db.session.commit()
+    try:
+        begin_write()  # the precondition holds for the document that is deleted, not for an older copy
+        existing = db.session.execute(
+            sa.select(Document).where(*key.conditions(), Document.document_id == document_id).with_for_update()
+        ).scalar_one_or_none()
+        _check_preconditions(existing, if_match, if_none_match)
+        if existing is not None:
+            db.session.delete(existing)
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        raise
 
 
 def delete_documents(key: DocumentKey) -> int:
