@@ -16,7 +16,8 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.exc import IntegrityError
 
-from ..extensions import db, upsert
+from ..extensions import begin_write, db, upsert
+from .clients import Credential, credentials_by_id, service_credential
 from .models import Activity, Attachment, Statement, StatementActivity, StatementAgent, utcnow
 
 log = logging.getLogger(__name__)
@@ -107,12 +108,52 @@ def ingest_statements(
     except BaseException as error:
         db.session.rollback()
         if _is_integrity_error(error):
-            # Another request stored one of these ids between our check and our insert.
-            raise IngestError(
-                409, "a statement with one of these ids was stored concurrently; nothing was stored"
-            ) from None
+            return _store_after_conflict(statements, prepared, ids, version, stored_at, attachments, client)
         raise
     return result
+
+
+def _store_after_conflict(statements, prepared, ids, version, stored_at, attachments, client) -> list[str]:
+    """Store the batch again after another request stored one of its ids between our check and our insert
+    (PostgreSQL; on SQLite ingest holds the write lock from its first query). That statement is committed
+    now, so the second try compares with it: the same statement sent twice at once is accepted (204) and
+    stored once, a different one is the 409 of any conflict."""
+    from xapi import identity
+
+    try:
+        pending_definitions: dict[str, dict] = {}
+        result = _store(
+            statements, prepared, ids, version, stored_at, attachments, client, identity, pending_definitions
+        )
+        db.session.commit()
+        _remember_definitions(pending_definitions)
+    except BaseException as error:
+        db.session.rollback()
+        if _is_integrity_error(error):
+            raise IngestError(409, id_taken_message(None)) from None
+        raise
+    return result
+
+
+def id_taken_message(statement_id: str | None) -> str:
+    """The one answer to a statement id that is in use: the same whether the stored statement is the
+    caller's, another credential's or another organisation's (statement ids are unique across the LRS)."""
+    which = f"the statement id {statement_id}" if statement_id else "a statement id of this batch"
+    return f"{which} is already in use by a different statement; nothing was stored"
+
+
+def _may_refer(client, stored) -> bool:
+    """Whether statements of ``client`` (a Credential, None for the service) may refer to a stored statement
+    (anything with ``client_id`` and ``organisation_id``): the credential's read rule, ``may_refer_to``."""
+    return client is None or client.may_refer_to(stored.organisation_id, stored.client_id)
+
+
+def _stored_by(row, owners: dict[int, Credential]) -> Credential:
+    """The credential that stored ``row``: a client's, or the service's narrowed to the row's organisation."""
+    if row.client_id is None:
+        base = service_credential()
+        return Credential(base.client_id, base.name, base.scopes, row.organisation_id)
+    return owners.get(row.client_id) or Credential(row.client_id, "", frozenset(), row.organisation_id)
 
 
 def stage_statements(
@@ -221,6 +262,8 @@ _FIND_IDS_AND_REFERRERS = sa.select(
     Statement.stored,
     Statement.ref_target,
     Statement.is_voiding,
+    Statement.client_id,
+    Statement.organisation_id,
     sa.case((Statement.statement_id.in_(_IDS), Statement.body), else_=sa.null()).label("body"),
 ).where(sa.or_(Statement.statement_id.in_(_IDS), Statement.ref_target.in_(_IDS)))
 
@@ -240,22 +283,30 @@ def _store(
     # statements with these ids and the stored statements that refer to them (voiding statements that
     # arrived before their target; references that must answer to the target's filters from now on).
     lowered = [i.lower() for i in ids]
+    begin_write()  # SQLite: the id check below and the insert are one step
     found = db.session.execute(_FIND_IDS_AND_REFERRERS, {"ids": lowered}).all()
-    existing = {row.statement_id: row.body for row in found if row.body is not None}
+    existing = {row.statement_id: row for row in found if row.body is not None}
     new: list[dict] = []
     for raw, statement in zip(received, prepared):
         old = existing.get(statement["id"].lower())
         if old is None:
             new.append(statement)
         # Compare with what the client sent: properties the LRS filled in (timestamp, stored ...)
-        # would otherwise differ between two sends of the same statement.
-        elif not identity.statements_equivalent(old, raw):
-            raise IngestError(409, f"statement {statement['id']} already exists with different content", "id")
+        # would otherwise differ between two sends of the same statement. A statement the credential
+        # cannot read is a conflict whatever its content, so the answer tells nothing about it.
+        elif not (_may_refer(client, old) and identity.statements_equivalent(old.body, raw)):
+            raise IngestError(409, id_taken_message(statement["id"]), "id")
     if not new:
         return ids
 
     new_ids = {s["id"].lower() for s in new}
     referrers = [row for row in found if row.ref_target in new_ids and row.statement_id not in new_ids]
+    if referrers:
+        # A statement stored before its target refers to it only if its credential could read it: another
+        # tenant's voiding statement (or reference) sent in advance must not void (or reveal) it.
+        owners = credentials_by_id({r.client_id for r in referrers if r.client_id is not None})
+        storer = client if client is not None else service_credential()
+        referrers = [r for r in referrers if _may_refer(_stored_by(r, owners), storer)]
     pre_voided = {r.ref_target for r in referrers if r.is_voiding}
 
     voiding_targets: set[str] = set()
@@ -309,7 +360,10 @@ def _store(
 
     # A statement referring to another answers to its target's filters too: it gets the target's rows.
     targets = {row["ref_target"] for row in rows if row["ref_target"]} - set(own_agents)
-    stored_agents, stored_activities = _stored_lookup_rows(targets)
+    stored_agents, stored_activities, referable = _stored_lookup_rows(targets, client)
+    # The batch's own statements and stored ones the credential may refer to; any other target is
+    # treated as one that has not arrived (xAPI allows voiding before the target) and stays as it is.
+    voiding_targets &= set(own_agents) | referable
     # Rows are keyed by (pk or statement id, key, verb): new statements have no pk before the insert.
     agent_rows: dict[tuple, tuple] = {}
     activity_rows: dict[tuple, tuple] = {}
@@ -414,15 +468,22 @@ def _add_rows(into: dict[tuple, tuple], pk: int | None, sid: str | None, stored,
             into[slot] = (pk, sid, key, verb, related, registration, stored)
 
 
-def _stored_lookup_rows(statement_ids: set[str]) -> tuple[dict[str, list[tuple]], dict[str, list[tuple]]]:
-    """The lookup rows of already stored statements, by statement id (targets of new references)."""
+def _stored_lookup_rows(
+    statement_ids: set[str], client
+) -> tuple[dict[str, list[tuple]], dict[str, list[tuple]], set[str]]:
+    """The lookup rows of already stored statements that ``client`` may refer to, by statement id (targets
+    of new references), and the ids of those statements."""
     if not statement_ids:
-        return {}, {}
-    pks = dict(
-        db.session.execute(
-            sa.select(Statement.pk, Statement.statement_id).where(Statement.statement_id.in_(statement_ids))
-        ).all()
-    )
+        return {}, {}, set()
+    pks = {
+        row.pk: row.statement_id
+        for row in db.session.execute(
+            sa.select(Statement.pk, Statement.statement_id, Statement.client_id, Statement.organisation_id).where(
+                Statement.statement_id.in_(statement_ids)
+            )
+        )
+        if _may_refer(client, row)
+    }
     agents: dict[str, list[tuple]] = {}
     activities: dict[str, list[tuple]] = {}
     if pks:
@@ -436,7 +497,7 @@ def _stored_lookup_rows(statement_ids: set[str]) -> tuple[dict[str, list[tuple]]
             activities.setdefault(pks[r.statement_pk], []).append(
                 (r.activity_id, r.verb_id, r.related, r.registration)
             )
-    return agents, activities
+    return agents, activities, set(pks.values())
 
 
 def _insert_all(rows: list[dict], agent_rows: list[tuple], activity_rows: list[tuple]) -> None:
