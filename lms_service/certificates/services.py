@@ -22,6 +22,7 @@ from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload, selectinload
 
 from xapi import builders, identity, openbadges
 from xapi.timeutil import parse_timestamp
@@ -279,14 +280,29 @@ def _statement_stamp(statement: dict) -> str:
 
 def _user_for(progress: LearnerProgress) -> tuple[User, Registration] | None:
     """The learner of a progress row: the registration's user, if the statements' actor is that user."""
-    registration = db.session.execute(
-        sa.select(Registration).where(Registration.registration == progress.registration)).scalar_one_or_none()
-    if registration is None:
-        return None
-    user = db.session.get(User, registration.user_id)
-    if user is None or not progress.actor_ifi.endswith("|" + user.xapi_account_name):
-        return None  # someone else's statements in this registration earn this learner nothing
-    return user, registration
+    return _users_for([progress]).get(progress.registration)
+
+
+def _users_for(progress_rows: Iterable[LearnerProgress]) -> dict[str, tuple[User, Registration]]:
+    """``_user_for`` of many progress rows in two queries (registrations with their module and version,
+    then their users), by registration."""
+    by_registration = {p.registration: p for p in progress_rows}
+    if not by_registration:
+        return {}
+    registrations = db.session.execute(
+        sa.select(Registration).where(Registration.registration.in_(sorted(by_registration)))
+        .options(joinedload(Registration.module), joinedload(Registration.module_version))
+    ).scalars().all()
+    users = {u.id: u for u in db.session.execute(
+        sa.select(User).where(User.id.in_({r.user_id for r in registrations}))).scalars()}
+    found = {}
+    for registration in registrations:
+        user = users.get(registration.user_id)
+        # Someone else's statements in this registration earn this learner nothing.
+        if user is not None and by_registration[registration.registration].actor_ifi.endswith(
+                "|" + user.xapi_account_name):
+            found[registration.registration] = (user, registration)
+    return found
 
 
 def _meets(move_on: str, progress: LearnerProgress | None) -> bool:
@@ -318,11 +334,22 @@ def _path_progress(user: User) -> dict[str, LearnerProgress]:
             if progress.actor_ifi.endswith("|" + user.xapi_account_name)}
 
 
-def _issue_paths(user: User, module_slug: str | None, trigger: tuple[str, str] | None) -> list[IssueOutcome]:
-    """Issue the certificates of the paths (containing ``module_slug``, or all) the learner now completes."""
-    progress = _path_progress(user)
+def _paths() -> list[LearningPath]:
+    """Every learning path with its modules (one query for both)."""
+    return list(db.session.execute(sa.select(LearningPath).order_by(LearningPath.key)
+                                   .options(selectinload(LearningPath.modules))).scalars())
+
+
+def _issue_paths(user: User, module_slug: str | None, trigger: tuple[str, str] | None,
+                 paths: list[LearningPath] | None = None,
+                 progress: dict[str, LearnerProgress] | None = None) -> list[IssueOutcome]:
+    """Issue the certificates of the paths (containing ``module_slug``, or all) the learner now completes.
+
+    ``paths`` (from ``_paths``) and ``progress`` (from ``_path_progress``) may be given by a caller that
+    issues for many results at once and has them already."""
+    progress = _path_progress(user) if progress is None else progress
     outcomes = []
-    for path in db.session.execute(sa.select(LearningPath).order_by(LearningPath.key)).scalars():
+    for path in _paths() if paths is None else paths:
         # Each module's rule: its own moveOn where the catalogue gives one, else the path's.
         # Optional modules count for nothing; the path is complete when every required one meets its rule.
         # A NotApplicable module is satisfied by definition (cmi5), so it adds nothing to wait for either.
@@ -393,16 +420,16 @@ def _issue_for_events(events: list[dict]) -> None:
     # Module certificates first, then each learner's paths once per module with the batch's latest result.
     path_triggers: dict[tuple[int, str], str] = {}
     users: dict[int, User] = {}
-    # One query for the whole batch: afterwards db.session.get() is served from the identity map.
-    registrations = {statement["context"]["registration"].lower() for statement in events}
-    db.session.execute(sa.select(LearnerProgress).where(LearnerProgress.registration.in_(registrations))).all()
+    # A few queries for the whole batch, however many results it holds (the deferred run gives many).
+    registrations = sorted({statement["context"]["registration"].lower() for statement in events})
+    progress_rows = {p.registration: p for p in db.session.execute(
+        sa.select(LearnerProgress).where(LearnerProgress.registration.in_(registrations))).scalars()}
+    learners = _users_for(progress_rows.values())
     for statement in events:
         registration_id = statement["context"]["registration"].lower()
-        progress = db.session.get(LearnerProgress, registration_id)
-        if progress is None:
-            continue
-        found = _user_for(progress)
-        if found is None:
+        progress = progress_rows.get(registration_id)
+        found = learners.get(registration_id)
+        if progress is None or found is None:
             continue
         user, registration = found
         if identity.actor_ifi(statement.get("actor")) != progress.actor_ifi:
@@ -413,8 +440,12 @@ def _issue_for_events(events: list[dict]) -> None:
         users[user.id] = user
         key = (user.id, registration.module.slug)
         path_triggers[key] = max(path_triggers.get(key, stamp), stamp)
+    paths = _paths() if path_triggers else []
+    learner_progress: dict[int, dict[str, LearnerProgress]] = {}
     for (user_id, slug), stamp in sorted(path_triggers.items()):
-        _issue_paths(users[user_id], slug, (slug, stamp))
+        if user_id not in learner_progress:
+            learner_progress[user_id] = _path_progress(users[user_id])
+        _issue_paths(users[user_id], slug, (slug, stamp), paths, learner_progress[user_id])
 
 
 def issue_missing() -> int:

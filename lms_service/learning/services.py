@@ -407,8 +407,10 @@ def _store(statements: list[dict], user: Any) -> None:
         db.session.commit()
         return
     try:
+        # The learner's next page shows what these statements earn (progress, a certificate): wait for it.
         ingest_statements(statements, version=current_app.config.get("LRS_DEFAULT_VERSION", "2.0.0"),
-                          authority=service_credential().authority(), client=_client_for(user))
+                          authority=service_credential().authority(), client=_client_for(user),
+                          wait_for_projections=True)
     except IngestError as error:
         # Our own statements should always be valid; a failure here is a bug, but the learner keeps
         # everything they had and can try again.

@@ -85,3 +85,15 @@ def revoke_command(key_or_id: str) -> None:
     except ClientError as error:
         raise click.UsageError(str(error)) from None
     click.echo(f"revoked {client.key} ({client.name})")
+
+
+@lrs.command("project")
+def project_command() -> None:
+    """Run the deferred projections that are pending (reporting rows, certificates) and say how many ran.
+
+    Each ingest runs them right after its commit; this picks up what a crash between the two left behind.
+    """
+    from .deferred import pending_count, run_all_deferred
+
+    ran = run_all_deferred()
+    click.echo(f"{ran} deferred projection task(s) run, {pending_count()} pending")

@@ -5,25 +5,29 @@ learners then wait on each other, and the more a hook does (refreshing reporting
 certificate with its credential and statements) the longer every other batch of that learner waits. So
 the heavy projections are deferred: the hook appends a task (``defer``) to ``lrs_projection_tasks``, which
 is a plain INSERT that no other transaction waits for, and the task runs after the commit
-(``run_deferred``), in a transaction of its own:
+(``run_deferred``), in a transaction of its own, by one run at a time:
 
-- by the request that stored the statements, right after its commit, for its own tasks first (waiting for
-  a run that already holds them), so a learner's next page sees the result (read-your-writes);
-- then, in the same run, up to ``limit`` tasks of other batches that no run holds (``SKIP LOCKED``): under
-  load one run does the work of several batches at once, which is where the throughput comes from, and
-  tasks left by a crash between the two transactions are picked up by the next ingest;
-- and by ``flask lrs project`` (all that is pending), which the forwarding worker loop also calls.
+- the request that stored the statements runs, right after its commit, every pending task (its own and
+  those of other batches), unless another run is under way; then it answers at once, and that run, which
+  goes on until nothing is pending, takes its tasks too. Quiet, every request sees its own projections
+  done (read-your-writes); under load one run does the work of many batches in one go (one reporting
+  query for hundreds of registrations instead of one per batch), which is where the throughput comes from;
+- the native player waits for its own tasks (``wait_for_own``), so the result page shows the certificate
+  just earned whatever else is running;
+- ``flask lrs project`` runs what is pending (tasks left by a crash between the two transactions), and the
+  forwarding worker loop calls it too.
 
 A projector is registered per app for a kind (``register_deferred_projector``) and must be idempotent: it
 recomputes its rows from the committed state (the statements and the progress projection), so running a
-task twice, or a task whose registration a later batch changed again, gives the same rows. Runs for the same
-registration are serialised (an advisory lock per registration on PostgreSQL, the write lock on SQLite),
-so an older run never overwrites a newer one. The claim (DELETE … RETURNING) and the work commit together:
-a run that fails leaves its tasks for the next one.
+task twice, or a task whose registration a later batch changed again, gives the same rows. One run at a
+time (a transaction-level advisory lock on PostgreSQL; the write lock on SQLite), so an older run never
+overwrites a newer one; a player waiting for its own tasks also locks their registrations. The claim
+(DELETE … RETURNING) and the work commit together: a run that fails leaves its tasks for the next one.
 """
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
@@ -111,24 +115,19 @@ def _claim(own: list[int], limit: int) -> list[Task]:
 _LOCK_REGISTRATIONS = sa.text(
     "SELECT count(pg_advisory_xact_lock(hashtext(r))) FROM (SELECT r FROM unnest(CAST(:keys AS text[])) AS r "
     "ORDER BY r) AS ordered")
+# One key for "a run is under way" (two int4 halves: this feature's number and the run lock).
+_TRY_RUN_LOCK = sa.text("SELECT pg_try_advisory_xact_lock(7352, 1)")
+_RUN_LOCK = sa.text("SELECT pg_advisory_xact_lock(7352, 1)")
 
 
 def _serialise(tasks: list[Task]) -> None:
-    """One run at a time per registration, taken in one order (no deadlock between two runs)."""
-    if db.session.get_bind().dialect.name != "postgresql":
-        return  # SQLite: the run holds the database's write lock (begin_write)
+    """Lock the tasks' registrations, in one order (no deadlock between two holders)."""
     keys = sorted({t.registration for t in tasks if t.registration})
     if keys:
         db.session.execute(_LOCK_REGISTRATIONS, {"keys": keys})
 
 
-def _run_once(own: list[int], limit: int, projectors: dict[str, Projector]) -> int:
-    begin_write()
-    tasks = _claim(own, limit)
-    if not tasks:
-        db.session.rollback()
-        return 0
-    _serialise(tasks)
+def _work(tasks: list[Task], projectors: dict[str, Projector]) -> None:
     by_kind: dict[str, list[Task]] = {}
     for task in tasks:
         by_kind.setdefault(task.kind, []).append(task)
@@ -147,24 +146,46 @@ def _run_once(own: list[int], limit: int, projectors: dict[str, Projector]) -> i
             # stored, and the documented rebuild commands recompute what this run could not.
             log.exception("deferred %s projection of %d task(s) failed; `flask reports rebuild` and "
                           "`flask certificates issue-missing` recompute it", kind, len(group))
+
+
+def _run_own(own: list[int], projectors: dict[str, Projector]) -> int:
+    """Claim and run exactly ``own`` (waiting for a run that holds them: then they are done already)."""
+    begin_write()
+    tasks = _claim(own, 0)
+    if not tasks:
+        db.session.rollback()
+        return 0
+    if db.session.get_bind().dialect.name == "postgresql":
+        _serialise(tasks)
+    _work(tasks, projectors)
     db.session.commit()
     return len(tasks)
 
 
-def run_deferred(own: list[int] | None = None, *, limit: int | None = None) -> int:
-    """Run the tasks ``own`` (ids from ``defer``) and up to ``limit`` others nobody holds; returns how many ran.
-
-    Its own transaction, committed; never raises for a projector's failure (logged), so a request whose
-    statements are committed always answers as stored. ``limit`` defaults to LRS_DEFERRED_BATCH.
-    """
-    projectors = current_app.extensions.get(EXTENSION) or {}
-    if not projectors:
+def _run_pending(limit: int, projectors: dict[str, Projector], wait: bool = False) -> int | None:
+    """One run over up to ``limit`` pending tasks; None when another run is under way (unless ``wait``)."""
+    begin_write()
+    if db.session.get_bind().dialect.name == "postgresql":
+        if wait:
+            db.session.execute(_RUN_LOCK)
+        elif not db.session.execute(_TRY_RUN_LOCK).scalar():
+            db.session.rollback()
+            return None
+    tasks = _claim([], limit)
+    if not tasks:
+        db.session.rollback()
         return 0
-    if limit is None:
-        limit = int(current_app.config.get("LRS_DEFERRED_BATCH", 500))
+    if db.session.get_bind().dialect.name == "postgresql":
+        _serialise(tasks)  # against a player's run of its own tasks, which holds no run lock
+    _work(tasks, projectors)
+    db.session.commit()
+    return len(tasks)
+
+
+def _retrying(step: Callable[[], int | None]) -> int | None:
     for attempt in range(1, ATTEMPTS + 1):
         try:
-            return _run_once(own or [], limit, projectors)
+            return step()
         except Exception as error:
             db.session.rollback()
             if is_transient(error) and attempt < ATTEMPTS:
@@ -174,15 +195,49 @@ def run_deferred(own: list[int] | None = None, *, limit: int | None = None) -> i
     return 0
 
 
-def run_all_deferred(batch: int = 2000) -> int:
-    """Run every pending task, ``batch`` at a time (``flask lrs project``, the forwarding worker); returns
-    how many ran."""
-    total = 0
+def run_deferred(own: list[int] | None = None, *, wait_for_own: bool = False, limit: int | None = None) -> int:
+    """After an ingest commit: run what is pending, unless another run is under way (it will take ``own``
+    too); with ``wait_for_own``, first run ``own`` whatever else runs. Returns how many tasks ran.
+
+    Each run is a transaction of its own, committed; never raises for a projector's failure (logged), so a
+    request whose statements are committed always answers as stored. A run takes at most ``limit`` tasks
+    (LRS_DEFERRED_BATCH) and runs follow each other until nothing is pending.
+    """
+    projectors = current_app.extensions.get(EXTENSION) or {}
+    if not projectors:
+        return 0
+    if limit is None:
+        limit = int(current_app.config.get("LRS_DEFERRED_BATCH", 1000))
+    budget = float(current_app.config.get("LRS_DEFERRED_SECONDS", 0.25))
+    done = 0
+    if wait_for_own and own:
+        done += _retrying(lambda: _run_own(own, projectors)) or 0
+    started = time.monotonic()
+    # Until a run finds nothing (what other batches committed meanwhile is done too), or the time this
+    # request may spend on others' work is up: the next request to commit then takes over.
     while True:
-        done = run_deferred(limit=batch)
-        total += done
-        if done < batch:
-            return total
+        ran = _retrying(lambda: _run_pending(limit, projectors))
+        if not ran:
+            return done
+        done += ran
+        if time.monotonic() - started > budget:
+            return done
+
+
+def run_all_deferred() -> int:
+    """Run everything pending (``flask lrs project``, the forwarding worker loop); returns how many tasks ran.
+
+    Waits for a run under way to finish rather than leaving the work to it, so that when it returns nothing
+    that was pending at the call is left."""
+    projectors = current_app.extensions.get(EXTENSION) or {}
+    limit = int(current_app.config.get("LRS_DEFERRED_BATCH", 1000))
+    total = 0
+    while projectors:
+        ran = _retrying(lambda: _run_pending(limit, projectors, wait=True))
+        if not ran:
+            break
+        total += ran
+    return total
 
 
 def pending_count() -> int:
