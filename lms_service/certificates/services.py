@@ -22,7 +22,7 @@ from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import defer, joinedload, selectinload
 
 from xapi import builders, identity, openbadges
 from xapi.timeutil import parse_timestamp
@@ -32,7 +32,7 @@ from ..accounts.models import User
 from ..errors import UserError
 from ..extensions import db
 from ..learning.models import LearnerProgress, Registration
-from ..lrs.deferred import Task, defer
+from ..lrs import deferred
 from ..mail import send_mail
 from ..packages.models import LearningPath, Module, ModuleVersion
 from ..timeutil import as_aware, utcnow
@@ -291,8 +291,12 @@ def _users_for(progress_rows: Iterable[LearnerProgress]) -> dict[str, tuple[User
         return {}
     registrations = db.session.execute(
         sa.select(Registration).where(Registration.registration.in_(sorted(by_registration)))
-        .options(joinedload(Registration.module), joinedload(Registration.module_version))
-    ).scalars().all()
+        .options(joinedload(Registration.module))).scalars().all()
+    # Their module versions once each, without the lesson texts and sources (issuing reads the title and the
+    # version); the registrations' many-to-one loads then come from the session.
+    db.session.execute(sa.select(ModuleVersion).where(
+        ModuleVersion.id.in_({r.module_version_id for r in registrations}))
+        .options(defer(ModuleVersion.lessons), defer(ModuleVersion.sources), defer(ModuleVersion.quiz))).all()
     users = {u.id: u for u in db.session.execute(
         sa.select(User).where(User.id.in_({r.user_id for r in registrations}))).scalars()}
     found = {}
@@ -395,10 +399,10 @@ def issue_from_statements(statements: list[dict]) -> None:
     events = [s for s in statements if s["verb"]["id"] in wanted and (s.get("context") or {}).get("registration")
               and ((s.get("actor") or {}).get("account") or {}).get("homePage") == home_page]
     if events:
-        defer(DEFERRED_KIND, ((s["context"]["registration"].lower(), s["id"].lower()) for s in events))
+        deferred.defer(DEFERRED_KIND, ((s["context"]["registration"].lower(), s["id"].lower()) for s in events))
 
 
-def issue_deferred(tasks: list[Task]) -> None:
+def issue_deferred(tasks: list[deferred.Task]) -> None:
     """Deferred projector: issue the certificates that the tasks' passes and completions earn.
 
     Reads the progress rows the ingest committed. A pass seen twice issues nothing the second time (the

@@ -8,6 +8,7 @@ nothing.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 from collections.abc import Callable, Iterable
@@ -82,6 +83,59 @@ def _merge_definition(old: dict | None, new: dict) -> dict:
     return merged
 
 
+def _retried_then_deferred(store: Callable[..., list[str]]) -> Callable[..., list[str]]:
+    """Around ``ingest_statements``: retry a batch that met a deadlock or serialisation failure, then run the
+    deferred projections its hooks handed on (lrs/deferred.py), after the commit.
+
+    A retry is safe only when the transaction had written nothing before the batch (an xAPI request; not the
+    player, whose own rows are in the same transaction and would be lost with the rollback): then the whole
+    batch is done again from the start, and a client never sees a 500 for a lock cycle. After the last try
+    the answer is a 503 that asks the client to send again, and nothing was stored.
+    ``wait_for_projections`` (the player) runs the batch's own deferred tasks even while another run is
+    under way, so the caller's next read sees them.
+    """
+    from .deferred import ATTEMPTS, forget_own_tasks, is_transient, run_deferred
+
+    @functools.wraps(store)
+    def ingest(statements, *, wait_for_projections: bool = False, **kwargs) -> list[str]:
+        retry = _nothing_written_yet()
+        attempt = 1
+        while True:
+            forget_own_tasks()
+            try:
+                result = store(statements, **kwargs)
+                break
+            except Exception as error:
+                forget_own_tasks()
+                if not is_transient(error):
+                    raise
+                log.warning("ingest attempt %d of %d met %s", attempt, ATTEMPTS, type(error).__name__)
+                if not retry or attempt >= ATTEMPTS:
+                    raise IngestError(503, "the LRS is busy with concurrent writes to the same records; "
+                                           "nothing was stored, please send the statements again") from None
+                attempt += 1
+        own = forget_own_tasks()
+        if own:
+            run_deferred(own, wait_for_own=wait_for_projections)
+        return result
+
+    return ingest
+
+
+def _nothing_written_yet() -> bool:
+    """Whether the current transaction has written nothing (nor holds unflushed changes)."""
+    session = db.session()
+    if session.new or session.dirty or session.deleted:
+        return False
+    if not session.in_transaction():
+        return True
+    connection = session.connection()
+    if connection.dialect.name != "postgresql":
+        return True  # SQLite has one writer at a time: no deadlock to retry
+    return connection.exec_driver_sql("SELECT pg_current_xact_id_if_assigned() IS NULL").scalar()
+
+
+@_retried_then_deferred
 def ingest_statements(
     statements: list[dict], *, version: str, authority: dict, attachments=None, client=None
 ) -> list[str]:
