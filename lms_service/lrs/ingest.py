@@ -94,7 +94,8 @@ def _retried_then_deferred(store: Callable[..., list[str]]) -> Callable[..., lis
     ``wait_for_projections`` (the player) runs the batch's own deferred tasks even while another run is
     under way, so the caller's next read sees them.
     """
-    from .deferred import ATTEMPTS, forget_own_tasks, is_transient, run_deferred
+    from . import deferred
+    from .deferred import ATTEMPTS, forget_own_tasks, is_transient
 
     @functools.wraps(store)
     def ingest(statements, *, wait_for_projections: bool = False, **kwargs) -> list[str]:
@@ -116,7 +117,7 @@ def _retried_then_deferred(store: Callable[..., list[str]]) -> Callable[..., lis
                 attempt += 1
         own = forget_own_tasks()
         if own:
-            run_deferred(own, wait_for_own=wait_for_projections)
+            deferred.run_deferred(own, wait_for_own=wait_for_projections)
         return result
 
     return ingest
