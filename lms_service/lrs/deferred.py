@@ -201,14 +201,14 @@ def run_deferred(own: list[int] | None = None, *, wait_for_own: bool = False, li
 
     Each run is a transaction of its own, committed; never raises for a projector's failure (logged), so a
     request whose statements are committed always answers as stored. A run takes at most ``limit`` tasks
-    (LRS_DEFERRED_BATCH) and runs follow each other until nothing is pending.
+    (LRS_DEFERRED_BATCH); runs follow each other until one finds nothing, for LRS_DEFERRED_MILLISECONDS at most.
     """
     projectors = current_app.extensions.get(EXTENSION) or {}
     if not projectors:
         return 0
     if limit is None:
         limit = int(current_app.config.get("LRS_DEFERRED_BATCH", 1000))
-    budget = float(current_app.config.get("LRS_DEFERRED_SECONDS", 0.25))
+    budget = int(current_app.config.get("LRS_DEFERRED_MILLISECONDS", 250)) / 1000
     done = 0
     if wait_for_own and own:
         done += _retrying(lambda: _run_own(own, projectors)) or 0
