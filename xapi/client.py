@@ -9,8 +9,12 @@ types, Basic auth string and endpoint handling) with what forwarding needs and `
   2.0 properties such as ``contextAgents``), as one PUT per statement id so a resend is harmless, or
   as one POST of a batch whose statements all carry their ids (just as harmless, and fewer requests);
 - attachments as multipart/mixed;
+- every body sent as UTF-8 bytes: tincan's ``HTTPRequest`` decodes a bytes body back to ``str``, and
+  ``http.client`` encodes a ``str`` body as Latin-1, which fails on an en dash, ’, € or an emoji (and
+  would garble å, ä, ö, which Latin-1 does hold); the request line and headers are kept ASCII too;
 - every answer classified as ``SENT``, ``RETRY``, ``REJECT`` or ``CONFLICT`` with a readable reason,
-  and never an exception for anything the target does (refused connection, timeout, garbage).
+  and never an exception for anything the target does (refused connection, timeout, garbage);
+  a statement that cannot be written as JSON at all raises :class:`StatementNotSendable`.
 """
 from __future__ import annotations
 
@@ -38,8 +42,10 @@ __all__ = [
     "EndpointError",
     "OutboundLRS",
     "SendResult",
+    "StatementNotSendable",
     "classify_status",
     "printable",
+    "statement_json",
     "validate_endpoint",
 ]
 
@@ -65,6 +71,28 @@ _TARGET_PROBLEMS = {
 
 class EndpointError(ValueError):
     """An endpoint URL that cannot be used (not http or https, no host, credentials in the URL ...)."""
+
+
+class StatementNotSendable(ValueError):
+    """A statement that no target could ever receive as it is (no id, or text that is not valid Unicode
+    such as a lone surrogate): resending cannot help, so forwarding makes it a dead letter with this reason."""
+
+
+def statement_json(statement: Any) -> bytes:
+    """A statement (or a list of them) as the UTF-8 JSON document sent to a target.
+
+    Raises :class:`StatementNotSendable` when it cannot be written as JSON: NaN or Infinity (not JSON),
+    a value JSON has no type for, or a string holding a lone surrogate (no UTF-8 for it).
+    """
+    try:
+        return json.dumps(statement, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode("utf-8")
+    except UnicodeEncodeError as error:
+        bad = error.object[error.start:error.end]
+        raise StatementNotSendable(
+            f"the statement holds text that is not valid Unicode ({bad!a} at character {error.start} of its "
+            "JSON) and cannot be sent as UTF-8") from None
+    except (TypeError, ValueError) as error:
+        raise StatementNotSendable(f"the statement cannot be written as JSON: {printable(str(error), 200)}") from None
 
 
 def validate_endpoint(url: str) -> str:
@@ -124,7 +152,8 @@ def printable(text: str, limit: int = 300) -> str:
     """Foreign text made safe to store and log: control characters (NUL ...) replaced, whitespace folded."""
     cleaned = "".join(c if c.isprintable() else " " for c in text)
     cleaned = " ".join(cleaned.split())
-    return cleaned[:limit] + ("…" if len(cleaned) > limit else "")
+    # The ellipsis counts: callers store the result in columns of ``limit`` characters.
+    return cleaned if len(cleaned) <= limit else cleaned[:max(limit - 1, 0)] + "…"
 
 
 def _reason_from_body(data: bytes, limit: int = 300) -> str:
@@ -162,6 +191,33 @@ class _Answer:
         self.status = status
         self.headers = headers
         self.data = data
+
+
+class _Request(HTTPRequest):
+    """tincan's HTTPRequest whose ``content`` stays bytes.
+
+    tincan's setter decodes a bytes body to ``str``; ``http.client`` would then encode it as Latin-1,
+    failing on any character beyond it and garbling the ones it holds, and a binary attachment in a
+    multipart body would not even decode. A ``str`` given here is encoded as UTF-8 at once.
+    """
+
+    @property
+    def content(self) -> bytes | None:
+        """The request body as the bytes that go on the wire."""
+        return self._content
+
+    @content.setter
+    def content(self, value: bytes | str | None) -> None:
+        self._content = value.encode("utf-8") if isinstance(value, str) else value
+
+
+def _ascii_header(name: str, value: Any) -> str:
+    # http.client encodes header values as Latin-1; anything beyond ASCII in a header is our own bug
+    # (the credentials are base64, the media types ours), so say which header instead of failing inside it.
+    text = str(value)
+    if not text.isascii():
+        raise ValueError(f"the {name} header of a request to the target must be ASCII, got {text!a}")
+    return text
 
 
 class OutboundLRS(RemoteLRS):
@@ -253,8 +309,10 @@ class OutboundLRS(RemoteLRS):
         return http.client.HTTPConnection(host, parts.port, timeout=self._timeout)
 
     def _path(self, request: HTTPRequest) -> str:
-        base = urlsplit(self.endpoint).path or "/"
-        path = base + request.resource
+        # An endpoint path such as /xapi/lärande/ is sent percent-encoded: http.client writes the request
+        # line as ASCII. Escapes already in the URL (%2F ...) are kept as they are.
+        base = quote(urlsplit(self.endpoint).path or "/", safe="/%:@!$&'()*+,;=~")
+        path = base + quote(request.resource, safe="/%:@!$&'()*+,;=~")
         if request.query_params:
             path += "?" + "&".join(f"{quote(str(k), safe='')}={quote(str(v), safe='')}"
                                    for k, v in request.query_params.items())
@@ -268,7 +326,11 @@ class OutboundLRS(RemoteLRS):
         """
         headers = {"X-Experience-API-Version": self.version, "Authorization": self.auth}
         headers.update(request.headers or {})
+        headers = {name: _ascii_header(name, value) for name, value in headers.items()}
         body = request.content
+        if isinstance(body, str):
+            # A plain tincan HTTPRequest (RemoteLRS's own methods): UTF-8, never http.client's Latin-1.
+            body = body.encode("utf-8")
         path = self._path(request)
         for attempt in (0, 1):
             reused = self._connection is not None
@@ -337,7 +399,7 @@ class OutboundLRS(RemoteLRS):
 
         A web server that answers 200 to anything would otherwise swallow every statement.
         """
-        answer, error = self._exchange(HTTPRequest(method="GET", resource="about", headers={}, query_params={}))
+        answer, error = self._exchange(_Request(method="GET", resource="about", headers={}, query_params={}))
         if answer is None:
             return SendResult(RETRY, None, error)
         if not 200 <= answer.status < 300:
@@ -363,14 +425,15 @@ class OutboundLRS(RemoteLRS):
         """PUT one statement by its id (multipart/mixed when attachment contents are given)."""
         statement_id = statement.get("id")
         if not isinstance(statement_id, str) or not statement_id:
-            raise ValueError("the statement needs an id to be PUT")
-        request = HTTPRequest(method="PUT", resource="statements", headers={},
-                              query_params={"statementId": statement_id})
+            raise StatementNotSendable("the statement needs an id to be PUT")
+        document = statement_json(statement)
+        request = _Request(method="PUT", resource="statements", headers={},
+                           query_params={"statementId": statement_id})
         attachments = list(attachments)
         if attachments:
-            request.content, request.headers["Content-Type"] = build_multipart_mixed(statement, attachments)
+            request.content, request.headers["Content-Type"] = build_multipart_mixed(document, attachments)
         else:
-            request.content = json.dumps(statement, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+            request.content = document
             request.headers["Content-Type"] = "application/json"
         answer, error = self._exchange(request)
         if answer is None:
@@ -380,10 +443,9 @@ class OutboundLRS(RemoteLRS):
     def post_statements(self, statements: list[dict[str, Any]]) -> SendResult:
         """POST a batch of statements that all carry ids; SENT only when the target lists those ids back."""
         if not statements or not all(isinstance(s.get("id"), str) for s in statements):
-            raise ValueError("every statement of a batch needs an id")
-        body = json.dumps(statements, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-        request = HTTPRequest(method="POST", resource="statements", headers={"Content-Type": "application/json"},
-                              query_params={}, content=body)
+            raise StatementNotSendable("every statement of a batch needs an id")
+        request = _Request(method="POST", resource="statements", headers={"Content-Type": "application/json"},
+                           query_params={}, content=statement_json(statements))
         answer, error = self._exchange(request)
         if answer is None:
             return SendResult(RETRY, None, error)
@@ -403,8 +465,8 @@ class OutboundLRS(RemoteLRS):
     def get_statement(self, statement_id: str) -> tuple[SendResult, dict[str, Any] | None]:
         """GET one statement by id (voided or not); the result and the statement when it was found."""
         for param in ("statementId", "voidedStatementId"):
-            request = HTTPRequest(method="GET", resource="statements", headers={},
-                                  query_params={param: statement_id})
+            request = _Request(method="GET", resource="statements", headers={},
+                               query_params={param: statement_id})
             answer, error = self._exchange(request)
             if answer is None:
                 return SendResult(RETRY, None, error), None

@@ -7,10 +7,16 @@
 - Send (no transaction open): through ``xapi.client.OutboundLRS``, one PUT per statement id or one
   POST per batch; a resend after a crash is harmless because the target keys on the statement id.
 - Record (one short transaction): sent, failed with the next attempt time, or dead with the reason.
+  Every row delivered before a failure (a target error, a surprise in the worker) is recorded as sent
+  in the same step, so it is never sent again.
 
 A worker killed mid-batch leaves its rows ``sending``; when their lease expires any worker claims them
-again. Problems of the target (down, 5xx, 429, timeouts, garbage, refused credentials) back the whole
-target off exponentially with jitter; a statement the target rejects (other 4xx) becomes a dead letter.
+again, and first asks the target for each (GET by id): what a killed worker already delivered is marked
+sent without being sent twice. Problems of the target (down, 5xx, 429, timeouts, garbage, refused
+credentials) back the whole target off exponentially with jitter; a statement the target rejects (other
+4xx) becomes a dead letter. One row's trouble stays that row's: a statement that cannot be prepared or
+written as JSON is a dead letter with the reason, an unexpected error while sending it makes that row
+wait with its own backoff, and the rows behind it go on.
 """
 from __future__ import annotations
 
@@ -59,6 +65,8 @@ class Claimed:
     statement: dict  # as it will leave the service (pseudonymised)
     attachments: list[tuple[str, str, bytes]] = field(default_factory=list)
     problem: str | None = None  # the statement could not be prepared for sending: a dead letter
+    # Claimed from an expired lease: a worker that died may have delivered it, so the target is asked first.
+    recovered: bool = False
 
 
 @dataclass(frozen=True)
@@ -77,12 +85,20 @@ class TargetConf:
 
 @dataclass
 class Outcome:
-    """What happened to one row: its new state and why."""
+    """What happened to one row: its new state and why (FAILED: this row waits with its own backoff)."""
 
     state: str
     status: int | None = None
     error: str | None = None
     conflict: bool = False
+
+
+@dataclass(frozen=True)
+class TargetTrouble:
+    """The target (not the row) has a problem: the target backs off and its untried rows wait."""
+
+    error: str
+    retry_after: float | None = None
 
 
 class SQLiteWorkerLock:
@@ -172,11 +188,14 @@ class Forwarder:
                  .order_by(OutboxEntry.id).limit(self.claim_size))
         if db.session.get_bind().dialect.name == "postgresql":
             query = query.with_for_update(skip_locked=True, of=OutboxEntry)
+        query = query.add_columns(OutboxEntry.state)
         try:
-            ids = list(db.session.execute(query).scalars())
-            if not ids:
+            found = db.session.execute(query).all()
+            if not found:
                 db.session.commit()
                 return {}, []
+            ids = [row.id for row in found]
+            recovered = {row.id for row in found if row.state == SENDING}
             db.session.execute(
                 sa.update(OutboxEntry).where(OutboxEntry.id.in_(ids))
                 .values(state=SENDING, claimed_by=self.worker_id,
@@ -198,38 +217,52 @@ class Forwarder:
                                         t.batch_size, t.post_batches, as_utc(t.updated), t.failures)
                        for t in db.session.execute(sa.select(ForwardTarget)
                                                    .where(ForwardTarget.id.in_(target_ids))).scalars()}
-            bodies = [row.body for row in rows]
-            accounts = pseudonyms.known_accounts(pseudonyms.mbox_emails(bodies))
-            contents = self._attachment_contents([row.body for row in rows if row.has_attachments])
-            home = current_app.config["BASE_URL"].rstrip("/")
-            key = pseudonym_key()
-            claimed = []
-            for row in rows:
-                try:
-                    statement = pseudonyms.pseudonymise(row.body, home_page=home, accounts=accounts, key=key,
-                                                        in_place=True)
-                except Exception as error:  # one odd statement must not block the queue behind it
-                    log.exception("forwarding: statement %s cannot be prepared", row.statement_id)
-                    claimed.append(Claimed(row.id, row.statement_id, row.target_id, row.attempts, {},
-                                           problem=f"the statement cannot be prepared for forwarding: {error!r}"))
-                    continue
-                attachments = []
-                if row.has_attachments:
-                    for attachment in statement.get("attachments") or ():
-                        part = contents.get(attachment.get("sha2"))
-                        if part is not None:
-                            attachments.append(part)
-                claimed.append(Claimed(row.id, row.statement_id, row.target_id, row.attempts, statement,
-                                       attachments))
+            claimed = self._prepare(rows, recovered)
             db.session.commit()
         except BaseException:
             db.session.rollback()
             raise
         return targets, claimed
 
+    def _prepare(self, rows: list, recovered: set[int]) -> list[Claimed]:
+        """The claimed rows as they will leave the service; a row whose statement trips any step carries
+        the reason as its ``problem`` (a dead letter) instead of failing the batch."""
+        problems: dict[int, str] = {}
+
+        def note(row, error: Exception) -> None:
+            # one odd statement must not block the queue behind it
+            log.error("forwarding: statement %s cannot be prepared: %r", row.statement_id, error, exc_info=error)
+            problems.setdefault(row.id, f"the statement cannot be prepared for forwarding: {error!r}")
+
+        emails: set[str] = set()
+        wanted: dict[int, list[str]] = {}
+        for row in rows:
+            try:
+                emails |= pseudonyms.mbox_emails([row.body])
+                if row.has_attachments:
+                    wanted[row.id] = [a["sha2"] for a in row.body.get("attachments") or () if a.get("sha2")]
+            except Exception as error:
+                note(row, error)
+        accounts = pseudonyms.known_accounts(emails)
+        contents = self._attachment_contents({sha2 for shas in wanted.values() for sha2 in shas})
+        home = current_app.config["BASE_URL"].rstrip("/")
+        key = pseudonym_key()
+        claimed = []
+        for row in rows:
+            item = Claimed(row.id, row.statement_id, row.target_id, row.attempts, {}, recovered=row.id in recovered)
+            if row.id not in problems:
+                try:
+                    item.statement = pseudonyms.pseudonymise(row.body, home_page=home, accounts=accounts, key=key,
+                                                             in_place=True)
+                except Exception as error:
+                    note(row, error)
+                item.attachments = [contents[sha2] for sha2 in wanted.get(row.id, ()) if sha2 in contents]
+            item.problem = problems.get(row.id)
+            claimed.append(item)
+        return claimed
+
     @staticmethod
-    def _attachment_contents(statements: list[dict]) -> dict[str, tuple[str, str, bytes]]:
-        wanted = {a.get("sha2") for s in statements for a in (s.get("attachments") or ()) if a.get("sha2")}
+    def _attachment_contents(wanted: set[str]) -> dict[str, tuple[str, str, bytes]]:
         if not wanted:
             return {}
         return {row.sha2: (row.sha2, row.content_type, row.content) for row in db.session.execute(
@@ -251,13 +284,18 @@ class Forwarder:
         self._clients[target.id] = (target.updated, client)
         return client
 
-    def deliver(self, target: TargetConf, rows: list[Claimed],
-                deadline: float) -> tuple[dict[int, Outcome], str | None, float | None]:
+    def deliver(self, target: TargetConf, rows: list[Claimed], deadline: float,
+                outcomes: dict[int, Outcome] | None = None) -> tuple[dict[int, Outcome], str | None, float | None]:
         """Send one target's rows; returns outcomes by row id, the target-level error (or None) and the
-        Retry-After the target asked for. Rows without an outcome were not tried (released)."""
+        Retry-After the target asked for. Rows without an outcome were not tried (released).
+
+        ``outcomes`` is filled as each row is settled, so a caller that passes its own dict still has the
+        rows delivered before a surprise that escapes from here, and records them as sent.
+        """
         from xapi import client as xc
 
-        outcomes: dict[int, Outcome] = {r.id: Outcome(DEAD, None, r.problem) for r in rows if r.problem}
+        outcomes = {} if outcomes is None else outcomes
+        outcomes.update({r.id: Outcome(DEAD, None, r.problem) for r in rows if r.problem})
         rows = [r for r in rows if not r.problem]
         if not rows:
             return outcomes, None, None
@@ -273,7 +311,21 @@ class Forwarder:
                 return outcomes, result.error, result.retry_after
             self._about_ok_until[target.id] = time.monotonic() + ABOUT_RECHECK_SECONDS
 
-        pending = list(rows)
+        pending = []
+        for row in rows:
+            if not row.recovered:
+                pending.append(row)
+                continue
+            if time.monotonic() > deadline:
+                return outcomes, None, None
+            settled = self._guarded(target, row, client, lambda row=row: self._look_up(target, client, row))
+            if isinstance(settled, TargetTrouble):
+                return outcomes, settled.error, settled.retry_after
+            if settled is None:
+                pending.append(row)  # the target does not have it: send it
+            else:
+                outcomes[row.id] = settled
+
         if target.post_batches:
             plain = [r for r in pending if not r.attachments]
             for start in range(0, len(plain), target.batch_size):
@@ -282,7 +334,15 @@ class Forwarder:
                 chunk = plain[start:start + target.batch_size]
                 if len(chunk) < 2:
                     continue
-                result = client.post_statements([r.statement for r in chunk])
+                try:
+                    result = client.post_statements([r.statement for r in chunk])
+                except Exception as error:
+                    # One statement of the chunk cannot be written (or a surprise): PUT them one by one
+                    # below, so only that one is held back.
+                    if not isinstance(error, xc.StatementNotSendable):
+                        log.exception("forwarding to %s: unexpected error posting a batch", target.name)
+                        client.close()
+                    continue
                 if result.outcome == xc.SENT:
                     for r in chunk:
                         outcomes[r.id] = Outcome(SENT, result.status)
@@ -294,30 +354,68 @@ class Forwarder:
         for row in pending:
             if time.monotonic() > deadline:
                 break  # the lease is running out: leave the rest for the next claim
-            result = client.put_statement(row.statement, row.attachments)
-            if result.outcome == xc.SENT:
-                outcomes[row.id] = Outcome(SENT, result.status)
-            elif result.outcome == xc.REJECT:
-                outcomes[row.id] = Outcome(DEAD, result.status, result.error)
-                log.error("forwarding to %s: statement %s rejected: %s", target.name, row.statement_id, result.error)
-            elif result.outcome == xc.CONFLICT:
-                fetched, theirs = client.get_statement(row.statement_id)
-                if theirs is None:
-                    if fetched.outcome == xc.RETRY:
-                        return outcomes, f"409, then {fetched.error}", fetched.retry_after
-                    outcomes[row.id] = Outcome(DEAD, 409, fetched.error)
-                    continue
-                from xapi.identity import statements_equivalent
-
-                if statements_equivalent(row.statement, theirs):
-                    outcomes[row.id] = Outcome(SENT, 409, "409: the target already held this statement")
-                else:
-                    message = "409: the target holds a different statement with this id"
-                    outcomes[row.id] = Outcome(DEAD, 409, message, conflict=True)
-                    log.error("forwarding to %s: statement %s flagged: %s", target.name, row.statement_id, message)
-            else:
-                return outcomes, result.error, result.retry_after
+            settled = self._guarded(target, row, client, lambda row=row: self._put(target, client, row))
+            if isinstance(settled, TargetTrouble):
+                return outcomes, settled.error, settled.retry_after
+            outcomes[row.id] = settled
         return outcomes, None, None
+
+    @staticmethod
+    def _guarded(target: TargetConf, row: Claimed, client, step: Callable[[], Any]) -> Any:
+        """``step()`` for one row, with what it raises kept to that row: a statement that cannot be written
+        as JSON is a dead letter; any other surprise makes this row wait with its own backoff."""
+        from xapi import client as xc
+
+        try:
+            return step()
+        except xc.StatementNotSendable as error:
+            log.error("forwarding to %s: statement %s cannot be sent: %s", target.name, row.statement_id, error)
+            return Outcome(DEAD, None, f"the statement cannot be sent: {error}")
+        except Exception as error:
+            log.exception("forwarding to %s: unexpected error sending statement %s", target.name, row.statement_id)
+            client.close()  # the connection may have been left mid-request
+            return Outcome(FAILED, None, f"unexpected error in the worker while sending this statement: "
+                                         f"{type(error).__name__}: {error}")
+
+    def _put(self, target: TargetConf, client, row: Claimed) -> Outcome | TargetTrouble:
+        from xapi import client as xc
+
+        result = client.put_statement(row.statement, row.attachments)
+        if result.outcome == xc.SENT:
+            return Outcome(SENT, result.status)
+        if result.outcome == xc.REJECT:
+            log.error("forwarding to %s: statement %s rejected: %s", target.name, row.statement_id, result.error)
+            return Outcome(DEAD, result.status, result.error)
+        if result.outcome != xc.CONFLICT:
+            return TargetTrouble(result.error, result.retry_after)
+        fetched, theirs = client.get_statement(row.statement_id)
+        if theirs is None:
+            if fetched.outcome == xc.RETRY:
+                return TargetTrouble(f"409, then {fetched.error}", fetched.retry_after)
+            return Outcome(DEAD, 409, fetched.error)
+        return self._compare(target, row, theirs, 409, "409: ")
+
+    def _look_up(self, target: TargetConf, client, row: Claimed) -> Outcome | TargetTrouble | None:
+        """A recovered row: SENT (or a flagged conflict) when the target already holds its statement,
+        None when it does not (send it), TargetTrouble when the target cannot say."""
+        from xapi import client as xc
+
+        fetched, theirs = client.get_statement(row.statement_id)
+        if theirs is not None:
+            return self._compare(target, row, theirs, fetched.status, "")
+        if fetched.outcome == xc.RETRY:
+            return TargetTrouble(fetched.error, fetched.retry_after)
+        return None  # not found (or a GET the target refuses): a PUT by id is harmless either way
+
+    @staticmethod
+    def _compare(target: TargetConf, row: Claimed, theirs: dict, status: int | None, prefix: str) -> Outcome:
+        from xapi.identity import statements_equivalent
+
+        if statements_equivalent(row.statement, theirs):
+            return Outcome(SENT, status, f"{prefix}the target already held this statement")
+        message = f"{prefix}the target holds a different statement with this id"
+        log.error("forwarding to %s: statement %s flagged: %s", target.name, row.statement_id, message)
+        return Outcome(DEAD, status, message, conflict=True)
 
     # ------------------------------------------------------------------ record
 
@@ -338,6 +436,10 @@ class Forwarder:
             if outcome is not None:
                 values.update(b_state=outcome.state, b_status=outcome.status, b_error=outcome.error,
                               b_conflict=outcome.conflict, b_sent_at=now if outcome.state == SENT else None)
+                if outcome.state == FAILED:
+                    # This row's own trouble: it waits (longer each time) while the rows behind it go on.
+                    delay = backoff_seconds(row.attempts, self.retry_base, self.retry_cap, self.rng)
+                    values["b_next"] = max(now + dt.timedelta(seconds=delay), blocked.get(row.target_id, now))
             elif row.target_id in target_errors:
                 values.update(b_state=FAILED, b_next=blocked[row.target_id],
                               b_error=target_errors[row.target_id][0][:1000])
@@ -388,11 +490,13 @@ class Forwarder:
         for row in rows:
             by_target.setdefault(row.target_id, []).append(row)
         for target_id, group in by_target.items():
+            got: dict[int, Outcome] = {}
             try:
-                got, error, retry_after = self.deliver(targets[target_id], group, deadline)
+                _, error, retry_after = self.deliver(targets[target_id], group, deadline, got)
             except Exception as surprise:  # never let one target's surprise stop the worker
+                # ``got`` keeps what was delivered before the surprise: recorded as sent, never resent.
                 log.exception("forwarding to %s: unexpected error", targets[target_id].name)
-                got, retry_after = {}, None
+                retry_after = None
                 error = f"unexpected error in the worker: {type(surprise).__name__}: {surprise}"
                 broken = self._clients.pop(target_id, None)
                 if broken is not None:

@@ -73,8 +73,10 @@ class FaultProxy:
 
     ``mode``: "pass", "500", "hang" (answers nothing until released), "garbage" (bytes that are not
     HTTP), "html" (200 with a web page for everything), "401", "409" (409 for PUT, GET passes).
-    ``puts`` counts PUTs by statement id that reached the real target; ``delay`` slows each request;
-    clearing ``gate`` holds every request until it is set.
+    ``puts`` counts PUTs by statement id that reached the real target (and the ids of POSTed batches it
+    stored): a count above 1 is a statement delivered twice while the target was up. ``delay`` slows each
+    request; clearing ``gate`` holds every request until it is set; ``switch_after(n, mode)`` lets ``n``
+    more statement writes (PUT/POST) through and then turns to ``mode``: a batch that fails part-way.
     """
 
     def __init__(self, upstream_port: int):
@@ -87,6 +89,7 @@ class FaultProxy:
         self.gate = threading.Event()  # cleared: every request waits (up to 30 s) until it is set again
         self.gate.set()
         self.lock = threading.Lock()
+        self.switch: tuple[int, str] | None = None
         proxy = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -104,6 +107,12 @@ class FaultProxy:
                 proxy.gate.wait(30)
                 with proxy.lock:
                     proxy.requests += 1
+                    if proxy.switch is not None and self.command in ("PUT", "POST"):
+                        writes, then = proxy.switch
+                        if writes <= 0:
+                            proxy.mode, proxy.switch = then, None
+                        else:
+                            proxy.switch = (writes - 1, then)
                 if proxy.delay:
                     time.sleep(proxy.delay)
                 mode = proxy.mode
@@ -162,6 +171,10 @@ class FaultProxy:
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
 
+    def switch_after(self, writes: int, mode: str) -> None:
+        with self.lock:
+            self.switch = (writes, mode)
+
     def close(self):
         self.release.set()
         self.server.shutdown()
@@ -179,6 +192,30 @@ def make_statement(registration: str, n: int = 0, actor: dict | None = None, **e
         "timestamp": "2026-11-26T10:00:00.000Z",
     }
     statement.update(extra)
+    return statement
+
+
+def swedish_texts() -> list[str]:
+    """Ordinary Swedish course text beyond Latin-1 (and å ä ö, which Latin-1 holds but a Latin-1 body garbles):
+    the bundled module b3's Swedish title with its en dash first."""
+    import yaml
+
+    module = yaml.safe_load((ROOT / "modules" / "b3-electrified-drivetrain" / "module.yaml").read_text("utf-8"))
+    title = module["title"]["sv"]
+    assert "\u2013" in title  # the en dash the issue is about
+    return [title, "Leverantörens ’egna’ mål – före 2030", "Kostnad: 1 200 € per år och anställd",
+            "Elbil 🚗⚡ i Sverige 🇸🇪", "Åsa, Ärla och Östen: å ä ö Å Ä Ö"]
+
+
+def make_swedish_statement(registration: str, n: int = 0, **extra) -> dict:
+    """A statement whose display texts, activity definition and response are full of non-Latin-1 text."""
+    texts = swedish_texts()
+    text = texts[n % len(texts)]
+    statement = make_statement(registration, n, **extra)
+    statement["verb"]["display"]["sv-SE"] = "gjorde framsteg – steg " + str(n)
+    statement["object"]["definition"] = {"name": {"sv-SE": text, "en-US": f"Lesson {n} – “quoted” €"},
+                                         "description": {"sv-SE": texts[(n + 1) % len(texts)]}}
+    statement["result"] = {"response": texts[(n + 2) % len(texts)]}
     return statement
 
 

@@ -127,3 +127,101 @@ def test_get_statement_falls_back_to_voided(scripted):
         scripted.answer = (200, {}, json.dumps(item).encode())
         result, found = client.get_statement(item["id"])
     assert result.outcome == SENT and found == item
+
+
+# ---------------------------------------------------------------------- text beyond Latin-1 (issue #14)
+
+SWEDISH = "Elektrifierad drivlina – vad betyder den för leverantören? ’citat’ 1 200 € 🚗⚡ å ä ö Å Ä Ö"
+
+
+def swedish_statement() -> dict:
+    item = statement()
+    item["verb"]["display"] = {"sv-SE": SWEDISH}
+    item["object"]["definition"] = {"name": {"sv-SE": SWEDISH}}
+    return item
+
+
+def test_put_and_post_send_non_latin1_text_as_utf8(scripted):
+    items = [swedish_statement(), swedish_statement()]
+    with OutboundLRS(scripted.endpoint, "k", "s") as client:
+        assert client.put_statement(items[0]).outcome == SENT
+        scripted.answer = (200, {}, json.dumps([i["id"] for i in items]).encode())
+        assert client.post_statements(items).outcome == SENT
+    (_, _, put_headers, put_body), (_, _, post_headers, post_body) = scripted.received
+    assert put_body.decode("utf-8") == json.dumps(items[0], ensure_ascii=False, separators=(",", ":"))
+    assert json.loads(put_body.decode("utf-8")) == items[0] and json.loads(post_body.decode("utf-8")) == items
+    # The length is of the UTF-8 bytes (a str body would have been measured, and sent, as Latin-1).
+    assert int(put_headers["Content-Length"]) == len(put_body) > len(json.dumps(items[0], ensure_ascii=False))
+
+
+def test_multipart_keeps_utf8_json_and_binary_attachments(scripted):
+    import hashlib
+
+    from xapi.multipart import parse_multipart_mixed
+
+    content = bytes(range(256)) * 4  # not UTF-8: tincan's request would have failed to decode it
+    sha2 = hashlib.sha256(content).hexdigest()
+    item = swedish_statement()
+    item["attachments"] = [{"usageType": "https://example.com/usage", "display": {"sv-SE": "Intyg – PDF"},
+                            "contentType": "application/pdf", "length": len(content), "sha2": sha2}]
+    with OutboundLRS(scripted.endpoint, "k", "s") as client:
+        assert client.put_statement(item, [(sha2, "application/pdf", content)]).outcome == SENT
+    _, _, headers, body = scripted.received[0]
+    document, parts = parse_multipart_mixed(body, headers["Content-Type"])
+    assert document == item and parts[sha2].content == content
+
+
+def test_get_statement_and_about_read_non_latin1_answers(scripted):
+    item = swedish_statement()
+    with OutboundLRS(scripted.endpoint, "k", "s") as client:
+        scripted.answer = (200, {"Content-Type": "application/json"}, json.dumps(item, ensure_ascii=False).encode())
+        result, found = client.get_statement(item["id"])
+        assert result.outcome == SENT and found == item
+        scripted.answer = (200, {}, json.dumps({"version": ["2.0.0"], "extensions": {"x": SWEDISH}},
+                                               ensure_ascii=False).encode())
+        assert client.check_about().outcome == SENT
+        scripted.answer = (400, {}, json.dumps({"message": f"felaktigt – {SWEDISH}"}, ensure_ascii=False).encode())
+        result = client.put_statement(item)
+    assert result.outcome == REJECT and "felaktigt – Elektrifierad" in result.error
+
+
+def test_an_endpoint_path_beyond_ascii_is_percent_encoded(scripted):
+    with OutboundLRS(scripted.endpoint + "/lärande–€/", "k", "s") as client:
+        assert client.put_statement(statement()).outcome == SENT
+    assert scripted.received[0][1].startswith("/lrs/xapi/l%C3%A4rande%E2%80%93%E2%82%AC/statements?statementId=")
+
+
+def test_tincans_own_methods_send_utf8_too(scripted):
+    # RemoteLRS's inherited methods build plain tincan requests with a str body.
+    from tincan import Activity, Agent, StateDocument
+
+    document = StateDocument(id="bokmärke", activity=Activity(id="http://x/a"), agent=Agent(mbox="mailto:a@example.se"),
+                             content=SWEDISH, content_type="text/plain; charset=utf-8")
+    with OutboundLRS(scripted.endpoint, "k", "s") as client:
+        assert client.save_state(document).success
+    assert scripted.received[0][3] == SWEDISH.encode("utf-8")
+
+
+@pytest.mark.parametrize("change, reason", [
+    ({"result": {"response": "fel \ud800 här"}}, "not valid Unicode ('\\ud800' at character"),
+    ({"result": {"extensions": {"http://x/e": float("nan")}}}, "cannot be written as JSON"),
+    ({"id": None}, "needs an id"),
+])
+def test_a_statement_that_cannot_be_written_raises_statement_not_sendable(scripted, change, reason):
+    from xapi.client import StatementNotSendable
+
+    item = {**statement(), **change}
+    with OutboundLRS(scripted.endpoint, "k", "s") as client:
+        with pytest.raises(StatementNotSendable, match=reason.replace("(", r"\(").replace("\\u", "\\\\u")):
+            client.put_statement(item)
+        if item["id"]:
+            with pytest.raises(StatementNotSendable, match="not valid Unicode|cannot be written as JSON"):
+                client.post_statements([statement(), item])
+    assert scripted.received == []  # nothing half-sent
+
+
+def test_printable_stays_within_its_limit():
+    from xapi.client import printable
+
+    assert len(printable("å" * 2000, 1000)) == 1000 and printable("å" * 2000, 1000).endswith("…")
+    assert printable("kort – text", 1000) == "kort – text"

@@ -8,10 +8,11 @@ import time
 import uuid
 
 import pytest
-from forwarding_helpers import SOURCE_HOME, free_port, make_statement, outbox, target_row
+from forwarding_helpers import SOURCE_HOME, free_port, make_statement, make_swedish_statement, outbox, target_row
 
 from lms_service.extensions import db
 from lms_service.forwarding.models import DEAD, FAILED, QUEUED, SENT
+from tests.conftest import IS_POSTGRES
 
 pytestmark = pytest.mark.slow
 
@@ -20,6 +21,19 @@ def assert_exactly(second_lrs, registration: str, statements: list[dict]) -> Non
     held = second_lrs.ids(registration)
     assert len(held) == len(set(held)), "duplicates at the target"
     assert set(held) == {s["id"] for s in statements}
+
+
+def assert_delivered_once(proxy, statements: list[dict]) -> None:
+    """Every statement reached the target through the proxy exactly once (none twice while it was up)."""
+    assert dict(proxy.puts) == {s["id"].lower(): 1 for s in statements}
+
+
+def assert_texts_intact(second_lrs, registration: str, statements: list[dict]) -> None:
+    held = {s["id"]: s for s in second_lrs.statements(registration)}
+    for statement in statements:
+        theirs = held[statement["id"]]
+        for key in ("verb", "object", "result"):
+            assert theirs.get(key) == statement.get(key), (key, theirs.get(key), statement.get(key))
 
 
 def wait_and_run(run_worker, seconds: float = 0.25, **settings) -> int:
@@ -271,3 +285,147 @@ def test_retry_after_of_the_target_is_honoured(app, ingest, add_target):
 
         assert 115 < (as_utc(state.blocked_until) - utcnow()).total_seconds() <= 120
         assert forwarder.claim() == ({}, [])  # nothing is due while the target is blocked
+
+
+# ---------------------------------------------------------------------- issue #14: text beyond Latin-1, no resends
+
+@pytest.mark.parametrize("post_batches", [False, True], ids=["put", "post"])
+def test_swedish_text_beyond_latin1_arrives_intact_and_once(app, second_lrs, proxy, ingest, add_target, run_worker,
+                                                            post_batches):
+    target = add_target(proxy.endpoint, second_lrs.key, second_lrs.secret, post_batches=post_batches,
+                        batch_size=8)
+    registration = str(uuid.uuid4())
+    statements = [make_swedish_statement(registration, n) for n in range(20)]
+    ingest(statements)
+    assert run_worker() == 20
+    assert {r.state for r in outbox(app, target)} == {SENT}
+    assert_exactly(second_lrs, registration, statements)
+    assert_texts_intact(second_lrs, registration, statements)
+    assert_delivered_once(proxy, statements)
+
+
+def test_swedish_statement_with_a_binary_attachment_arrives_intact(app, second_lrs, ingest, add_target, run_worker):
+    import hashlib
+
+    from xapi.multipart import Part
+
+    content = bytes(range(256)) * 8  # a real file is not UTF-8
+    sha2 = hashlib.sha256(content).hexdigest()
+    registration = str(uuid.uuid4())
+    statement = make_swedish_statement(registration, attachments=[{
+        "usageType": "https://example.com/attachment-usage/certificate", "display": {"sv-SE": "Intyg – B3 ’PDF’ €"},
+        "contentType": "application/pdf", "length": len(content), "sha2": sha2}])
+    target = add_target(second_lrs.endpoint, second_lrs.key, second_lrs.secret)
+    with app.app_context():
+        from lms_service.lrs.clients import service_credential
+        from lms_service.lrs.ingest import ingest_statements
+
+        ingest_statements([statement], version="2.0.0", authority=service_credential().authority(),
+                          attachments={sha2: Part(sha2, "application/pdf", content)})
+    run_worker()
+    assert {r.state for r in outbox(app, target)} == {SENT}
+    assert_texts_intact(second_lrs, registration, [statement])
+    assert second_lrs.get(statement["id"])["attachments"][0]["display"] == {"sv-SE": "Intyg – B3 ’PDF’ €"}
+
+
+@pytest.mark.parametrize("post_batches", [False, True], ids=["put", "post"])
+def test_a_batch_failing_part_way_records_what_was_delivered(app, second_lrs, proxy, ingest, add_target, run_worker,
+                                                             post_batches):
+    target = add_target(proxy.endpoint, second_lrs.key, second_lrs.secret, post_batches=post_batches,
+                        batch_size=5)
+    registration = str(uuid.uuid4())
+    statements = [make_swedish_statement(registration, n) for n in range(20)]
+    ingest(statements)
+    delivered = 2 if post_batches else 7  # writes let through: two POSTs of 5, or seven PUTs
+    proxy.switch_after(delivered, "500")
+    run_worker()
+    rows = outbox(app, target)
+    sent = [r for r in rows if r.state == SENT]
+    assert len(sent) == (10 if post_batches else 7) and {r.state for r in rows} == {SENT, FAILED}
+    assert {r.statement_id for r in sent} == set(proxy.puts)
+    proxy.mode = "pass"
+    assert wait_and_run(run_worker) == 20 - len(sent)
+    assert_exactly(second_lrs, registration, statements)
+    assert_delivered_once(proxy, statements)
+
+
+def test_an_error_sending_one_row_keeps_the_queue_moving_and_what_was_sent(app, second_lrs, proxy, ingest, add_target,
+                                                                           run_worker, monkeypatch):
+    from xapi.client import OutboundLRS
+
+    target = add_target(proxy.endpoint, second_lrs.key, second_lrs.secret)
+    registration = str(uuid.uuid4())
+    statements = [make_swedish_statement(registration, n) for n in range(10)]
+    poison = statements[3]["id"]
+    original = OutboundLRS.put_statement
+
+    def latin1_only(self, statement, attachments=()):
+        # What http.client did with the str body tincan's request handed it, for one statement only.
+        if statement["id"] == poison:
+            "–".encode("latin-1")
+        return original(self, statement, attachments)
+
+    monkeypatch.setattr(OutboundLRS, "put_statement", latin1_only)
+    ingest(statements)
+    run_worker()
+    rows = {r.statement_id: r for r in outbox(app, target)}
+    failed = rows.pop(poison)
+    assert failed.state == FAILED and "UnicodeEncodeError" in failed.last_error
+    assert {r.state for r in rows.values()} == {SENT}  # before and behind it
+    assert target_row(app, target).failures == 0  # the row's trouble, not the target's
+    assert_exactly(second_lrs, registration, [s for s in statements if s["id"] != poison])
+    monkeypatch.setattr(OutboundLRS, "put_statement", original)
+    time.sleep(0.25)  # past the row's backoff (retry_base 0.05 s, cap 0.2 s)
+    assert run_worker() == 1
+    assert_exactly(second_lrs, registration, statements)
+    assert_delivered_once(proxy, statements)
+
+
+@pytest.mark.skipif(IS_POSTGRES, reason="PostgreSQL refuses to store such statements at all; SQLite stores them")
+@pytest.mark.parametrize("post_batches", [False, True], ids=["put", "post"])
+def test_a_statement_that_can_never_be_sent_is_a_dead_letter_and_the_rest_arrive(app, second_lrs, proxy, ingest,
+                                                                                 add_target, run_worker, post_batches):
+    target = add_target(proxy.endpoint, second_lrs.key, second_lrs.secret, post_batches=post_batches)
+    registration = str(uuid.uuid4())
+    statements = [make_swedish_statement(registration, n) for n in range(8)]
+    statements[2]["result"] = {"response": "halvt tecken \ud83d här"}  # a lone surrogate: no UTF-8 for it
+    statements[5]["result"] = {"extensions": {"https://example.com/ext/ratio": float("nan")}}
+    ingest(statements)
+    run_worker()
+    rows = {r.statement_id: r for r in outbox(app, target)}
+    surrogate, nan = rows.pop(statements[2]["id"]), rows.pop(statements[5]["id"])
+    assert surrogate.state == DEAD and "not valid Unicode ('\\ud83d'" in surrogate.last_error
+    assert nan.state == DEAD and "cannot be written as JSON" in nan.last_error
+    assert {r.state for r in rows.values()} == {SENT}
+    good = [s for n, s in enumerate(statements) if n not in (2, 5)]
+    assert_exactly(second_lrs, registration, good)
+    assert_delivered_once(proxy, good)
+
+
+def test_rows_of_a_dead_worker_already_at_the_target_are_not_sent_again(app, second_lrs, proxy, ingest, add_target,
+                                                                        run_worker):
+    from lms_service.forwarding.worker import Forwarder
+
+    target = add_target(proxy.endpoint, second_lrs.key, second_lrs.secret)
+    registration = str(uuid.uuid4())
+    statements = [make_swedish_statement(registration, n) for n in range(10)]
+    ingest(statements)
+    # The target already holds a different statement under the id of statements[6].
+    assert second_lrs.put({**statements[6], "verb": {"id": "http://adlnet.gov/expapi/verbs/failed"}}) == 204
+    with app.app_context():
+        dying = Forwarder(lease_seconds=0.3, timeout=2)
+        targets, rows = dying.claim()
+        # It delivers five, then dies before recording anything.
+        outcomes, error, _ = dying.deliver(targets[target], rows[:5], deadline=time.monotonic() + 60)
+        dying.close()
+    assert error is None and {o.state for o in outcomes.values()} == {SENT} and len(proxy.puts) == 5
+    time.sleep(0.35)  # the lease runs out
+    assert run_worker() == 10
+    rows = {r.statement_id: r for r in outbox(app, target)}
+    flagged = rows.pop(statements[6]["id"])
+    assert flagged.state == DEAD and flagged.conflict and "different statement" in flagged.last_error
+    assert {r.state for r in rows.values()} == {SENT}
+    assert "already held" in rows[statements[0]["id"]].last_error
+    fresh = statements[:6] + statements[7:]
+    assert_delivered_once(proxy, fresh)  # the five were looked up (GET), not PUT again
+    assert second_lrs.get(statements[6]["id"])["verb"]["id"].endswith("failed")
