@@ -14,8 +14,8 @@ is a plain INSERT that no other transaction waits for, and the task runs after t
   query for hundreds of registrations instead of one per batch), which is where the throughput comes from;
 - the native player waits for its own tasks (``wait_for_own``), so the result page shows the certificate
   just earned whatever else is running;
-- ``flask lrs project`` runs what is pending (tasks left by a crash between the two transactions), and the
-  forwarding worker loop calls it too.
+- ``flask lrs project`` runs what is pending (tasks left by a crash between the two transactions; the next
+  ingest would take them too).
 
 A projector is registered per app for a kind (``register_deferred_projector``) and must be idempotent: it
 recomputes its rows from the committed state (the statements and the progress projection), so running a
@@ -225,7 +225,7 @@ def run_deferred(own: list[int] | None = None, *, wait_for_own: bool = False, li
 
 
 def run_all_deferred() -> int:
-    """Run everything pending (``flask lrs project``, the forwarding worker loop); returns how many tasks ran.
+    """Run everything pending (``flask lrs project``); returns how many tasks ran.
 
     Waits for a run under way to finish rather than leaving the work to it, so that when it returns nothing
     that was pending at the call is left."""
