@@ -83,6 +83,12 @@ def test_config(database, tmp_path_factory):
         "MAIL_SERVER": "",
         "MAIL_FOLDER": str(instance / "mail"),
         "RATELIMIT_ENABLED": False,
+        # One prefix per run: runs that share the Redis on 127.0.0.1 never count each other's requests.
+        "RATELIMIT_KEY_PREFIX": f"lms-test-{uuid.uuid4().hex[:12]}",
+        # argon2id's cheapest parameters: a test user costs microseconds instead of a real hash's 50 ms.
+        "PASSWORD_HASH_TIME_COST": 1,
+        "PASSWORD_HASH_MEMORY_KIB": 8,
+        "PASSWORD_HASH_PARALLELISM": 1,
         "BASE_URL": "http://localhost",
         "SERVER_NAME": None,
     }

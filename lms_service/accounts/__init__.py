@@ -9,9 +9,10 @@ from ..extensions import db, login_manager
 
 def init_app(app: Flask) -> None:
     from ..core import add_nav
-    from . import admin_views, cli, views
+    from . import admin_views, cli, passwords, views
     from .models import User
 
+    passwords.init_app(app)
     app.register_blueprint(views.bp)
     app.register_blueprint(admin_views.bp)
     add_nav(app, _l("Accounts"), "accounts_admin.index", lambda u: u.is_authenticated and u.has_role("admin"),
