@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from . import jsontext
 from .errors import XAPIValidationError
 
 __all__ = [
@@ -68,24 +69,8 @@ def _parse_content_type(header: str) -> tuple[str, dict[str, str]]:
 
 
 def loads_json(data: bytes | str, path: str = "") -> Any:
-    """Decode a JSON body strictly: UTF-8, no NaN/Infinity, no trailing garbage.
-
-    Raises :class:`XAPIValidationError` with the parser's position on bad input.
-    """
-    try:
-        text = data.decode("utf-8") if isinstance(data, (bytes, bytearray)) else data
-    except UnicodeDecodeError as exc:
-        raise _fail(f"the JSON is not valid UTF-8 (byte {exc.start})", path) from None
-    try:
-        return json.loads(text, parse_constant=_refuse_constant)
-    except (json.JSONDecodeError, ValueError) as exc:
-        raise _fail(f"the body is not valid JSON: {exc}", path) from None
-    except RecursionError:
-        raise _fail("the JSON is nested too deeply", path) from None
-
-
-def _refuse_constant(name: str) -> None:
-    raise ValueError(f"{name} is not a JSON value")
+    """Decode a JSON body strictly: :func:`xapi.jsontext.loads` (UTF-8, no NaN/Infinity, storable values)."""
+    return jsontext.loads(data, path)
 
 
 def _parse_headers(block: bytes, index: int) -> dict[str, str]:

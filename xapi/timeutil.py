@@ -44,9 +44,11 @@ def _match_timestamp(text: str) -> datetime | None:
         value = datetime(
             int(year), int(month), int(day), int(hour), int(minute), int(second or 0), micro, tzinfo=tz
         )
+        return value.astimezone(UTC)
     except ValueError:  # month 13, 25:00, Feb 30 ...
         return None
-    return value.astimezone(UTC)
+    except OverflowError:  # 0001-01-01T00:00+01:00 is before the first moment UTC can hold
+        return None
 
 
 def is_timestamp(text: object) -> bool:

@@ -17,6 +17,7 @@ import re
 from typing import Any
 
 from .errors import XAPIValidationError
+from .jsontext import MAX_NUMBER
 from .langtags import is_language_tag
 from .timeutil import is_iso8601_duration, is_timestamp
 from .versions import SUPPORTED, statement_version_ok
@@ -53,6 +54,7 @@ _MEDIA_TYPE_RE = re.compile(
 )
 
 IFI_KEYS = ("mbox", "mbox_sha1sum", "openid", "account")
+_MAX_DOUBLE_INT = int(MAX_NUMBER)
 
 _STATEMENT_KEYS = frozenset(
     ("id", "actor", "verb", "object", "result", "context", "timestamp", "stored", "authority", "version",
@@ -157,8 +159,9 @@ def _bool(value: object, path: str) -> None:
 def _number(value: object, path: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise _type_fail(path, "a number", value)
-    if not math.isfinite(value):
-        raise _fail(path, "must be a finite number")
+    # An int beyond a double overflows the float() of whoever reads the score (reports, other LRSs).
+    if isinstance(value, int) and abs(value) > _MAX_DOUBLE_INT or not math.isfinite(value):
+        raise _fail(path, f"must be a finite number within the range of a double (±{MAX_NUMBER:.4g})")
     return value
 
 

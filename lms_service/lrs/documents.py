@@ -10,6 +10,9 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
+from xapi import jsontext
+from xapi.errors import XAPIValidationError
+
 from ..extensions import begin_write, db
 from .models import Document, utcnow
 
@@ -85,9 +88,9 @@ def list_document_ids(key: DocumentKey, since: dt.datetime | None) -> list[str]:
 
 def _json_object(content: bytes, what: str) -> dict:
     try:
-        value = json.loads(content.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError, RecursionError):
-        raise DocumentError(400, f"the {what} is not valid JSON") from None
+        value = jsontext.loads(content, what=f"the {what}")
+    except XAPIValidationError as error:
+        raise DocumentError(400, f"the {what} is not valid JSON the LRS can store ({error})") from None
     if not isinstance(value, dict):
         raise DocumentError(400, f"the {what} is not a JSON object")
     return value

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import hashlib
+import hmac
 import json
 from dataclasses import asdict, dataclass, field
 
@@ -21,6 +23,7 @@ from .models import Activity, Attachment, Statement, StatementActivity, Statemen
 
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 500
+_SIGNATURE_BYTES = 16
 
 
 class QueryError(ValueError):
@@ -73,13 +76,25 @@ def encode_more(query: StatementQuery) -> str:
     # Drop defaults to keep tokens short; `is` comparisons so that limit=0 (server maximum) survives.
     data = {k: v for k, v in data.items() if v is not None and v is not False and v != "" and v != {}}
     raw = json.dumps(data, separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    return base64.urlsafe_b64encode(_token_signature(raw) + raw).decode().rstrip("=")
+
+
+def _token_signature(raw: bytes) -> bytes:
+    # Signed, so that decode_more only ever sees filters this LRS validated: a hand-made token could
+    # otherwise carry any JSON (a string limit, an out-of-range pk) straight into the query.
+    from flask import current_app
+
+    key = hashlib.sha256(b"lrs-more-token\x00" + str(current_app.config["SECRET_KEY"]).encode()).digest()
+    return hmac.new(key, raw, hashlib.sha256).digest()[:_SIGNATURE_BYTES]
 
 
 def decode_more(token: str) -> StatementQuery:
     """The query a ``more`` token stands for; raises QueryError for anything not made by encode_more."""
     try:
-        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+        signed = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+        signature, raw = signed[:_SIGNATURE_BYTES], signed[_SIGNATURE_BYTES:]
+        if not hmac.compare_digest(signature, _token_signature(raw)):
+            raise ValueError
         data = json.loads(raw)
         if not isinstance(data, dict):
             raise ValueError
@@ -137,12 +152,15 @@ def _order(stored, pk, ascending: bool):
     return (stored.asc(), pk.asc()) if ascending else (stored.desc(), pk.desc())
 
 
-def _lookup_query(query: StatementQuery, credential: Credential | None, limit: int):
-    """Agent and/or activity filters: walk the lookup index (key, verb, stored, pk) in page order.
+def _lookup_queries(query: StatementQuery, credential: Credential | None, limit: int) -> list[sa.Select]:
+    """Agent and/or activity filters: walk the lookup indexes (key, [verb,] related, stored, pk) in page order.
 
     The lookup rows carry the statement's verb, registration and stored time (and a referring
     statement carries its target's rows), so the page comes from one ordered index range and the
-    statements table is only visited for the rows on the page.
+    statements table is only visited for the rows on the page. With related_agents/related_activities
+    both values of ``related`` match: one select per value, each an ordered range of its own, merged
+    by the caller (an index that serves a range over every value of ``related`` in ``stored`` order
+    could not serve the range of one value in that order).
     """
     s = Statement
     if query.agent:
@@ -155,31 +173,37 @@ def _lookup_query(query: StatementQuery, credential: Credential | None, limit: i
             query.related_activities,
         )
     conditions = [key == value]
-    if not related:
-        conditions.append(d.related.is_(False))
     if query.verb:
         conditions.append(d.verb_id == query.verb)
     if query.registration:
-        conditions.append(d.registration == query.registration.lower())
+        registration = query.registration.lower()
+        conditions.append(d.registration == registration)
+        # Implied by the condition above: a lookup row with this registration is the statement's own, or
+        # one copied from the statement it refers to. Stated, it lets the database start from the
+        # statements of the registration (one learner's attempt, a few hundred at most) instead of reading
+        # every row of the key (a course can have millions) for the few that have the registration.
+        conditions.append(sa.or_(s.registration == registration, s.ref_target.isnot(None)))
     if query.agent and query.activity:
         a = aliased(StatementActivity)
         also = [a.statement_pk == d.statement_pk, a.activity_id == query.activity, a.verb_id == d.verb_id]
         if not query.related_activities:
             also.append(a.related.is_(False))
         conditions.append(sa.exists().where(*also))
-    return (
+    return [
         sa.select(s.pk, s.stored, s.body)
         .select_from(d)
         .join(s, s.pk == d.statement_pk)
         .where(
             *conditions,
+            d.related.is_(value),
             *_window_conditions(d.stored, d.statement_pk, query),
             s.voided.is_(False),
             *_scope(s, credential),
         )
         .order_by(*_order(d.stored, d.statement_pk, query.ascending))
         .limit(limit + 1)
-    )
+        for value in ((False, True) if related else (False,))
+    ]
 
 
 def run_query(query: StatementQuery, credential: Credential | None) -> tuple[list[dict], str | None]:
@@ -196,7 +220,9 @@ def run_query(query: StatementQuery, credential: Credential | None) -> tuple[lis
 
     s = Statement
     if query.agent or query.activity:
-        raw = list(db.session.execute(_lookup_query(query, credential, limit)))
+        raw = [row for select in _lookup_queries(query, credential, limit) for row in db.session.execute(select)]
+        raw.sort(key=lambda r: (r.stored, r.pk), reverse=not query.ascending)
+        del raw[limit + 1 :]
         rows, seen = [], set()
         for row in raw:  # a statement can match through two lookup rows (own verb and its target's)
             if row.pk not in seen:

@@ -9,15 +9,16 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, unquote_to_bytes
 
 from flask import Blueprint, Response, current_app, request
 from werkzeug.exceptions import HTTPException
 
-from xapi import timeutil, validation, versions
+from xapi import jsontext, timeutil, validation, versions
 from xapi.errors import UnsupportedVersion, XAPIValidationError
 
 from .. import documents as docs
@@ -45,6 +46,9 @@ HEADER_FIELDS = {
     "if-none-match",
 }
 READ_ANY = {"all", "all/read", "statements/read", "statements/read/mine", "state", "profile", "define"}
+# What an HTTP header value may hold (RFC 9110 field-value): a stored Content-Type is sent back as one,
+# and a newline in it would make every later GET of the document fail.
+_HEADER_VALUE_RE = re.compile(r"[\t\x20-\x7e\x80-\xff]*")
 
 
 class XAPIError(Exception):
@@ -106,8 +110,24 @@ def _single_params(pairs: dict[str, list[str]]) -> dict[str, str]:
     return params
 
 
+def _check_utf8_query(raw: bytes) -> None:
+    # Werkzeug leaves percent-escapes that are not UTF-8 (%ED%B2%80, a surrogate; %FF) as literal text,
+    # so "%FF" would silently become a three-character stateId: refuse them instead.
+    for pair in raw.split(b"&"):
+        name, _, value = pair.partition(b"=")
+        for part in (name, value):
+            try:
+                unquote_to_bytes(part.replace(b"+", b" ")).decode("utf-8")
+            except UnicodeDecodeError:
+                shown = unquote_to_bytes(name).decode("utf-8", "replace")
+                raise XAPIError(
+                    400, f"the parameter {shown!r} is not UTF-8 text once percent-decoded", shown
+                ) from None
+
+
 def _build_request() -> XRequest:
     headers = {k.lower(): v for k, v in request.headers.items()}
+    _check_utf8_query(request.query_string)
     query = _single_params(request.args.to_dict(flat=False))
     body = _read_body()
     if "method" not in query:
@@ -126,14 +146,20 @@ def _build_request() -> XRequest:
             400, "the alternate request syntax needs Content-Type application/x-www-form-urlencoded"
         )
     try:
-        form = parse_qs(body.decode("utf-8"), keep_blank_values=True, strict_parsing=bool(body))
+        form = parse_qs(
+            body.decode("utf-8"), keep_blank_values=True, strict_parsing=bool(body), errors="strict"
+        )
     except (UnicodeDecodeError, ValueError):
-        raise XAPIError(400, "the form body is not valid application/x-www-form-urlencoded") from None
+        raise XAPIError(
+            400, "the form body is not valid application/x-www-form-urlencoded of UTF-8 text"
+        ) from None
     fields = _single_params(form)
     params, content = {}, b""
     new_headers = {k: v for k, v in headers.items() if k not in ("content-type", "content-length")}
     for name, value in fields.items():
         if name.lower() in HEADER_FIELDS:
+            if _HEADER_VALUE_RE.fullmatch(value) is None:
+                raise XAPIError(400, f"the form field {name!r} is not a valid HTTP header value", name)
             new_headers[name.lower()] = value
         elif name == "content":
             content = value.encode("utf-8")
@@ -157,6 +183,8 @@ def _authenticate(xreq: XRequest) -> Credential:
         )
     try:
         key, _, secret = b64decode(header[6:].strip(), validate=True).decode("utf-8").partition(":")
+        if "\x00" in key:  # PostgreSQL text cannot hold NUL, and no key has one
+            raise ValueError
     except (ValueError, UnicodeDecodeError):
         raise XAPIError(401, "the Authorization header is not valid HTTP Basic", headers=challenge) from None
     credential = authenticate(key, secret)
@@ -186,9 +214,9 @@ def _json_body(xreq: XRequest):
     if xreq.mime != "application/json":
         raise XAPIError(400, "expected Content-Type application/json")
     try:
-        return json.loads(xreq.body.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError, RecursionError) as error:
-        raise XAPIError(400, f"the body is not valid JSON: {error}") from None
+        return jsontext.loads(xreq.body)
+    except XAPIValidationError as error:
+        raise XAPIError(400, error.message, error.path or None) from None
 
 
 def _agent_param(xreq: XRequest, name: str = "agent") -> str:
@@ -196,9 +224,9 @@ def _agent_param(xreq: XRequest, name: str = "agent") -> str:
 
     raw = xreq.params[name]
     try:
-        agent = json.loads(raw)
-    except (ValueError, RecursionError):
-        raise XAPIError(400, f"the parameter {name!r} must be an Agent as JSON", name) from None
+        agent = jsontext.loads(raw, name, what=f"the parameter {name!r} (an Agent as JSON)")
+    except XAPIValidationError as error:
+        raise XAPIError(400, error.message, error.path) from None
     try:
         validation.validate_agent(agent, xreq.version, name)
         ifi = identity.actor_ifi(agent)
@@ -407,9 +435,11 @@ def _get_statements(xreq: XRequest) -> Response:
     if "until" in params:
         query.until = _timestamp_param(xreq, "until")
     if "limit" in params:
-        if not params["limit"].isdigit():
+        # isdigit() alone lets through "²" and other digits int() refuses; past the maximum is the maximum.
+        if not (params["limit"].isascii() and params["limit"].isdigit()):
             raise XAPIError(400, "limit must be a whole number (0 for the server's maximum)", "limit")
-        query.limit = int(params["limit"])
+        digits = params["limit"].lstrip("0") or "0"
+        query.limit = int(digits) if len(digits) <= 9 else queries.MAX_LIMIT
     return _run_query(query, xreq, headers, languages)
 
 
@@ -514,6 +544,12 @@ def _document_request(
             else:
                 docs.delete_document(key, document_id, if_match=if_match, if_none_match=if_none_match)
             return _no_content()
+        if docs.is_json_type(xreq.content_type):
+            # A JSON document is read back, merged and served as JSON: it must be JSON the store can hold.
+            try:
+                jsontext.loads(xreq.body, what="the document")
+            except XAPIValidationError as error:
+                raise XAPIError(400, error.message, error.path or None) from None
         # 1.0.3 asks for the precondition headers on profiles only; 2.0.0 on every document resource.
         strict = kind != "state" or xreq.version.startswith("2.")
         document = docs.save_document(
@@ -566,7 +602,7 @@ def agents(xreq: XRequest) -> Response:
     _require(xreq, *READ_ANY)
     _check_params(xreq, {"agent"}, ("agent",))
     _agent_param(xreq)
-    agent = json.loads(xreq.params["agent"])
+    agent = jsontext.loads(xreq.params["agent"])
     person: dict = {"objectType": "Person"}
     if agent.get("name"):
         person["name"] = [agent["name"]]
