@@ -108,9 +108,13 @@ class StatementAgent(db.Model):
     """An agent (IFI key) a statement answers to in the ``agent`` filter.
 
     ``related`` rows only match with related_agents=true. ``verb_id``, ``registration`` and ``stored``
-    are copied from the statement so that agent + verb queries walk one index in ``stored`` order and
+    are copied from the statement so that agent [+ verb] queries walk one index in ``stored`` order and
     stop after a page. A statement whose object is a StatementRef also gets its target's rows (with the
     target's verb and registration): it answers to every filter its target answers to.
+
+    ``related`` comes before ``stored`` in the indexes: a query without related_* reads only the rows of
+    related = false in order (a course is mostly a parent: nearly all of its rows are related), one with
+    it reads both ranges and merges them (lrs/query.py).
     """
 
     __tablename__ = "lrs_statement_agents"
@@ -125,7 +129,8 @@ class StatementAgent(db.Model):
     stored: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True))
 
     __table_args__ = (
-        sa.Index("ix_lrs_statement_agents_ifi_verb", "ifi", "verb_id", "stored", "statement_pk"),
+        sa.Index("ix_lrs_statement_agents_ifi_related", "ifi", "related", "stored", "statement_pk"),
+        sa.Index("ix_lrs_statement_agents_ifi_verb_related", "ifi", "verb_id", "related", "stored", "statement_pk"),
     )
 
 
@@ -144,7 +149,15 @@ class StatementActivity(db.Model):
     stored: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True))
 
     __table_args__ = (
-        sa.Index("ix_lrs_statement_activities_aid_verb", "activity_id", "verb_id", "stored", "statement_pk"),
+        sa.Index("ix_lrs_statement_activities_aid_related", "activity_id", "related", "stored", "statement_pk"),
+        sa.Index(
+            "ix_lrs_statement_activities_aid_verb_related",
+            "activity_id",
+            "verb_id",
+            "related",
+            "stored",
+            "statement_pk",
+        ),
     )
 
 
