@@ -2,7 +2,7 @@
 
     python bench/lrs_bench.py ingest --url http://127.0.0.1:5200/xapi -u KEY -p SECRET \\
         --batch 50 --clients 8 --seconds 30 [--gunicorn-pid PID]
-    python bench/lrs_bench.py query --url ... -u KEY -p SECRET --requests 500
+    python bench/lrs_bench.py query --url ... -u KEY -p SECRET --requests 500 [--kind activity+related]
 
 Load comes from separate processes (one keep-alive connection each), so the client's own Python does
 not share a GIL with anything. Results are printed as one JSON object per run. Never part of the test
@@ -22,7 +22,7 @@ import statistics
 import sys
 import time
 import uuid
-from urllib.parse import quote, urlsplit
+from urllib.parse import urlencode, urlsplit
 
 VERBS = [f"http://adlnet.gov/expapi/verbs/{v}" for v in ("completed", "passed", "failed", "progressed")]
 
@@ -217,32 +217,86 @@ def _percentiles(samples: list[float]) -> dict:
     }
 
 
+# Query kinds of `query --kind`: the filters each sends. Targets alternate between popular ones (a heavy
+# learner, a course) and ordinary or rare ones, so that both ends of the index ranges are measured.
+QUERY_KINDS = (
+    "agent",
+    "agent+verb",
+    "activity",
+    "activity+verb",
+    "activity+related",
+    "activity+related+verb",
+    "registration",
+    "activity+registration",
+    "activity+related+registration",
+    "activity+since+until",
+    "activity+ascending",
+)
+
+
+def _query_filters(kind: str, i: int, rng: random.Random) -> tuple[dict, str]:
+    """The query string of request ``i`` of ``kind`` on the bulk-loaded store, and its target's class."""
+    from lrs_bulk_load import ACTIVITIES, COURSES, HEAVY, LEARNERS, RARE_ACTIVITIES, VERBS, registration_of
+
+    verb = rng.choice(VERBS)
+    slot = i % 5  # 0: popular, 1: rare, others: ordinary
+    heavy = slot == 0
+    mbox = f"mailto:heavy{rng.randrange(HEAVY)}@bench.example" if heavy else (
+        f"mailto:learner{rng.randrange(LEARNERS)}@bench.example"
+    )
+    course = rng.randrange(COURSES)
+    course_id = f"http://bench.example/courses/{course}"
+    if slot == 0:
+        activity, target = course_id, "popular"
+    elif slot == 1:
+        activity, target = f"http://bench.example/rare/{rng.randrange(RARE_ACTIVITIES)}", "rare"
+    else:
+        lesson = course * (ACTIVITIES // COURSES) + rng.randrange(ACTIVITIES // COURSES)
+        activity, target = f"http://bench.example/activities/{lesson}", "ordinary"
+    if kind in ("agent", "agent+verb"):
+        target = "popular" if heavy else "ordinary"
+    filters: dict = {}
+    if kind.startswith("agent"):
+        filters["agent"] = json.dumps({"mbox": mbox})
+    if kind.startswith("activity"):
+        filters["activity"] = activity
+    if "related" in kind:
+        filters["related_activities"] = "true"
+    if kind.endswith("+verb"):
+        filters["verb"] = verb
+    if "registration" in kind:
+        # A registration is a learner's journey through one course: heavy learners have ~100 statements in it.
+        filters["registration"] = registration_of(mbox, course_id)
+        if kind == "activity+registration":  # the registration's course-level statements
+            filters["activity"] = course_id
+        target = "popular" if heavy else "ordinary"
+    if kind == "activity+since+until":
+        now = time.time()
+        filters["since"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now - 120 * 86400))
+        filters["until"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now - 60 * 86400))
+    if kind == "activity+ascending":
+        filters["ascending"] = "true"
+    return filters, target
+
+
 def run_query(args) -> dict:
-    """GET with agent + verb filters in the bulk-loaded store: first pages and `more` pages."""
+    """GET /statements of one ``--kind`` in the bulk-loaded store: first pages and up to three `more` pages."""
     rng = random.Random(11)
     conn = Connection(args.url, args.user, args.password)
-    verbs = [f"http://adlnet.gov/expapi/verbs/{v}" for v in ("completed", "answered", "progressed", "passed")]
     # Warm-up queries (not measured) so that the first measured pages do not pay for a cold cache.
     warm = random.Random(13)
-    for _ in range(args.warmup):
-        mbox = f"mailto:learner{warm.randrange(20000)}@bench.example"
-        conn.request("GET", f"/statements?agent={quote(json.dumps({'mbox': mbox}))}&limit={args.limit}")
-    first, more_pages, heavy_first, heavy_more = [], [], [], []
+    for i in range(args.warmup):
+        filters, _ = _query_filters(args.kind, i, warm)
+        conn.request("GET", f"/statements?{urlencode({**filters, 'limit': args.limit})}")
+    first: dict[str, list[float]] = {}
+    more_pages: list[float] = []
     counts = []
     for i in range(args.requests):
-        heavy = i % 5 == 0  # every fifth query: one of the 10 learners with ~2,000 statements each
-        mbox = (
-            f"mailto:heavy{rng.randrange(10)}@bench.example"
-            if heavy
-            else f"mailto:learner{rng.randrange(20000)}@bench.example"
-        )
-        query = (
-            f"/statements?agent={quote(json.dumps({'mbox': mbox}))}&verb={quote(rng.choice(verbs))}"
-            f"&limit={args.limit}"
-        )
+        filters, target = _query_filters(args.kind, i, rng)
+        query = f"/statements?{urlencode({**filters, 'limit': args.limit})}"
         started = time.perf_counter()
         status, body = conn.request("GET", query)
-        (heavy_first if heavy else first).append(time.perf_counter() - started)
+        first.setdefault(target, []).append(time.perf_counter() - started)
         if status != 200:
             raise SystemExit(f"GET {query} -> {status} {body[:200]!r}")
         result = json.loads(body)
@@ -251,21 +305,21 @@ def run_query(args) -> dict:
         while result["more"] and pages < 3:
             started = time.perf_counter()
             status, body = conn.request("GET", result["more"])
-            (heavy_more if heavy else more_pages).append(time.perf_counter() - started)
+            more_pages.append(time.perf_counter() - started)
             result = json.loads(body)
             pages += 1
     report = {
         "benchmark": "query",
+        "kind": args.kind,
         "warmup_requests": args.warmup,
         "limit": args.limit,
         "requests": args.requests,
         "mean_statements_first_page": round(statistics.mean(counts), 1),
-        "first_page": _percentiles(first + heavy_first),
+        "first_page": _percentiles([x for samples in first.values() for x in samples]),
+        **{f"{target}_first_page": _percentiles(samples) for target, samples in sorted(first.items())},
     }
-    if heavy_first:
-        report["heavy_agent_first_page"] = _percentiles(heavy_first)
-    if heavy_more or more_pages:
-        report["more_pages"] = _percentiles(more_pages + heavy_more)
+    if more_pages:
+        report["more_pages"] = _percentiles(more_pages)
     return report
 
 
@@ -285,6 +339,7 @@ def main() -> None:
     sub.choices["query"].add_argument("--requests", type=int, default=500)
     sub.choices["query"].add_argument("--limit", type=int, default=50)
     sub.choices["query"].add_argument("--warmup", type=int, default=100)
+    sub.choices["query"].add_argument("--kind", choices=QUERY_KINDS, default="agent+verb")
     args = parser.parse_args()
     report = run_ingest(args) if args.command == "ingest" else run_query(args)
     print(json.dumps(report))

@@ -7,10 +7,12 @@ a real store: it exists to build a 1,000,000-statement database for the query be
     DATABASE_URL=postgresql://postgres@127.0.0.1:5432/lrs_bench \\
         python bench/lrs_bulk_load.py --statements 1000000
 
-The tables must exist and be empty (``db.create_all()``). Data shape (see bench/lrs_README.md):
+The tables must exist and be empty (``db.create_all()``). Data shape (see bench/README.md):
 20,000 ordinary learners share 98 % of the statements; 10 "heavy" learners get 0.2 % each; 10 verbs;
-1,000 activities with a parent course; a registration per learner and activity; ``stored`` spread
-over the last 365 days in primary-key order.
+1,000 activities with a parent course (20 courses, about 50,000 statements each through ``parent``);
+5 % of the statements have the course itself as object (about 2,500 per course, no parent) and 1 % one
+of 5,000 rare activities (about 2 each, with a parent course); a registration per learner and course,
+the same in every load; ``stored`` spread over the last 365 days in primary-key order.
 """
 
 from __future__ import annotations
@@ -44,6 +46,10 @@ HOME = "http://127.0.0.1:5000"
 LEARNERS = 20_000
 HEAVY = 10
 ACTIVITIES = 1_000
+COURSES = 20
+RARE_ACTIVITIES = 5_000
+# Registrations come from (learner, course), not from Python's hash(), which changes with every process.
+REGISTRATIONS = uuid.UUID("6f1c3b52-1d8e-4c5e-9a47-2b1f0c9d8e71")
 
 
 def learner_mbox(index: int) -> str:
@@ -54,8 +60,13 @@ def heavy_mbox(index: int) -> str:
     return f"mailto:heavy{index}@bench.example"
 
 
+def registration_of(mbox: str, course: str) -> str:
+    """The registration of a learner's statements in a course (the query benchmark asks for them)."""
+    return str(uuid.uuid5(REGISTRATIONS, f"{mbox} {course}"))
+
+
 def generate(count: int, seed: int = 7):
-    """Yield (pk, statement_id, stored, verb, registration, body_json, agent_ifi, activity, parent)."""
+    """Yield (pk, statement_id, stored, verb, registration, body_json, agent_ifi, activity, parent or None)."""
     rng = random.Random(seed)
     start = dt.datetime.now(dt.UTC) - dt.timedelta(days=365)
     step = dt.timedelta(days=365) / count
@@ -67,9 +78,17 @@ def generate(count: int, seed: int = 7):
             mbox = learner_mbox(rng.randrange(LEARNERS))
         verb = VERBS[rng.randrange(len(VERBS))]
         activity_index = rng.randrange(ACTIVITIES)
-        activity = f"http://bench.example/activities/{activity_index}"
-        parent = f"http://bench.example/courses/{activity_index // 50}"
-        registration = str(uuid.UUID(int=hash((mbox, activity_index)) & ((1 << 128) - 1), version=4))
+        course = f"http://bench.example/courses/{activity_index // (ACTIVITIES // COURSES)}"
+        kind = rng.random()
+        if kind < 0.05:  # course-level statements: the course is the object and has no parent
+            activity, parent, name = course, None, f"Course {activity_index // (ACTIVITIES // COURSES)}"
+        elif kind < 0.06:
+            rare = rng.randrange(RARE_ACTIVITIES)
+            activity, parent, name = f"http://bench.example/rare/{rare}", course, f"Rare {rare}"
+        else:
+            activity = f"http://bench.example/activities/{activity_index}"
+            parent, name = course, f"Activity {activity_index}"
+        registration = registration_of(mbox, course)
         stored = start + step * pk
         stored_text = stored.isoformat(timespec="milliseconds").replace("+00:00", "Z")
         statement_id = str(uuid.UUID(int=rng.getrandbits(128), version=4))
@@ -81,20 +100,19 @@ def generate(count: int, seed: int = 7):
                 "objectType": "Activity",
                 "id": activity,
                 "definition": {
-                    "name": {"en-US": f"Activity {activity_index}"},
-                    "type": "http://adlnet.gov/expapi/activities/lesson",
+                    "name": {"en-US": name},
+                    "type": "http://adlnet.gov/expapi/activities/" + ("lesson" if parent else "course"),
                 },
             },
             "result": {"score": {"scaled": round(rng.random(), 2)}, "completion": True},
-            "context": {
-                "registration": registration,
-                "contextActivities": {"parent": [{"objectType": "Activity", "id": parent}]},
-            },
+            "context": {"registration": registration},
             "timestamp": stored_text,
             "stored": stored_text,
             "authority": authority,
             "version": "2.0.0",
         }
+        if parent:
+            body["context"]["contextActivities"] = {"parent": [{"objectType": "Activity", "id": parent}]}
         yield (
             pk,
             statement_id,
@@ -162,7 +180,9 @@ def load_postgres(url: str, count: int, chunk: int = 50_000) -> None:
                 )
                 tail = f"{verb}\t{registration}\t{stored.isoformat()}"
                 agents.write(f"{pk}\t{_copy_text(ifi)}\tf\t{tail}\n")
-                activities.write(f"{pk}\t{activity}\tf\t{tail}\n{pk}\t{parent}\tt\t{tail}\n")
+                activities.write(f"{pk}\t{activity}\tf\t{tail}\n")
+                if parent:
+                    activities.write(f"{pk}\t{parent}\tt\t{tail}\n")
                 done += 1
             with cur.copy(
                 "COPY lrs_statements (pk, statement_id, stored, verb_id, registration, ref_target, "
@@ -213,10 +233,9 @@ def load_sqlite(path: str, count: int, chunk: int = 50_000) -> None:
                 (pk, sid, stored_text, verb, registration, None, 0, 0, "2.0.0", None, None, 0, body)
             )
             agents.append((pk, ifi, 0, verb, registration, stored_text))
-            activities += [
-                (pk, activity, 0, verb, registration, stored_text),
-                (pk, parent, 1, verb, registration, stored_text),
-            ]
+            activities.append((pk, activity, 0, verb, registration, stored_text))
+            if parent:
+                activities.append((pk, parent, 1, verb, registration, stored_text))
             done += 1
         conn.executemany(
             "INSERT INTO lrs_statements (pk, statement_id, stored, verb_id, registration, ref_target, "

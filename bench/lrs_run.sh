@@ -3,6 +3,8 @@
 # then single statements), bulk load to 1,000,000 statements, query latency. Results: bench/results/.
 #   bench/lrs_run.sh pg|sqlite [PORT] [STATEMENTS]
 # Environment: WORKERS (4), THREADS (1), SECONDS_PER_RUN (30), SKIP_QUERY=1 (ingest runs only),
+# SKIP_INGEST=1 (bulk load and queries only), QUERY_KINDS (every kind of lrs_bench.py query --kind),
+# QUERY_REQUESTS (500 per kind), PG_DATABASE (a database name instead of lrs_bench_<time>, dropped first),
 # APP=full|lrs_only (lrs_only: the service without the other features' ingest hooks; see lrs_wsgi.py).
 # Needs a PostgreSQL server on 127.0.0.1:5432 (trust auth) for "pg". Creates database lrs_bench_<time>.
 set -euo pipefail
@@ -14,7 +16,8 @@ mkdir -p "$OUT"
 PY=$ROOT/.venv/bin/python
 DB=
 if [ "$KIND" = pg ]; then
-  DB=lrs_bench_$(date +%H%M%S)
+  DB=${PG_DATABASE:-lrs_bench_$(date +%H%M%S)}
+  if [ -n "${PG_DATABASE:-}" ]; then dropdb -h 127.0.0.1 -U postgres --if-exists "$DB"; fi
   createdb -h 127.0.0.1 -U postgres "$DB"
   export DATABASE_URL=postgresql://postgres@127.0.0.1:5432/$DB
 else
@@ -40,12 +43,14 @@ URL=http://127.0.0.1:$PORT/xapi
 # Other processes on the machine change every figure: record the load and the settings with the results.
 { echo "app=${APP:-full} workers=$WORKERS threads=$THREADS seconds=$SECONDS_PER_RUN statements=$STATEMENTS kind=$KIND";
   echo "loadavg before: $(cat /proc/loadavg)"; nproc; } > "$OUT/conditions.txt"
+if [ "${SKIP_INGEST:-0}" != 1 ]; then
 start_server
 $PY bench/lrs_bench.py ingest --url $URL -u $KEY -p $SECRET --batch 50 --clients 8 --seconds $SECONDS_PER_RUN \
     --gunicorn-pid $GPID ${DB:+--pg-database $DB} | tee "$OUT/ingest_batch50.json"
 $PY bench/lrs_bench.py ingest --url $URL -u $KEY -p $SECRET --batch 1 --clients 8 --seconds $SECONDS_PER_RUN \
     --gunicorn-pid $GPID ${DB:+--pg-database $DB} | tee "$OUT/ingest_single.json"
 stop_server
+fi
 if [ "${SKIP_QUERY:-0}" = 1 ]; then echo "loadavg after: $(cat /proc/loadavg)" >> "$OUT/conditions.txt"; echo "results in $OUT"; exit 0; fi
 # The query benchmark runs on a store of exactly $STATEMENTS bulk-loaded statements.
 $PY -c "
@@ -56,8 +61,13 @@ for t in (m.StatementAgent, m.StatementActivity, m.Activity, m.Statement):
     db.session.execute(sa.delete(t))
 db.session.commit()"
 /usr/bin/time -v $PY bench/lrs_bulk_load.py --statements "$STATEMENTS" 2> "$OUT/bulk_load.time" | tee "$OUT/bulk_load.json"
+KINDS=${QUERY_KINDS:-$($PY -c "import sys; sys.path.insert(0, 'bench'); import lrs_bench; print(*lrs_bench.QUERY_KINDS)")}
 start_server
-$PY bench/lrs_bench.py query --url $URL -u $KEY -p $SECRET --requests 500 --limit 50 | tee "$OUT/query.json"
+for kind in $KINDS; do
+  echo "loadavg before $kind: $(cat /proc/loadavg)" >> "$OUT/conditions.txt"
+  $PY bench/lrs_bench.py query --url $URL -u $KEY -p $SECRET --requests "${QUERY_REQUESTS:-500}" --limit 50 \
+      --kind "$kind" | tee -a "$OUT/query.json"
+done
 stop_server
 echo "loadavg after: $(cat /proc/loadavg)" >> "$OUT/conditions.txt"
 echo "results in $OUT"
