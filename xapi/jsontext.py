@@ -79,7 +79,7 @@ def loads(data: bytes | bytearray | str, path: str = "", *, what: str = "the bod
         try:
             text = data.decode("utf-8")
         except UnicodeDecodeError as error:
-            raise XAPIValidationError(path, f"{what} is not valid UTF-8 (byte {error.start})") from None
+            raise _not_utf8(data, error.start, path, what) from None
     else:
         text = data
     refused: list[_Refused] = []
@@ -139,7 +139,8 @@ def check_value(value: Any, path: str = "", *, what: str = "the value", max_dept
         raise XAPIValidationError("", f"{what} {error.message}") from None
 
 
-def _check(value: Any, path: str, max_depth: int) -> None:
+def _check(value: Any, path: str, max_depth: int, *, text_only: bool = False) -> None:
+    """Raise at the first value that may not be stored; ``text_only``: look at strings and keys only."""
     stack: list[tuple[Any, str, int]] = [(value, path, 0)]
     while stack:
         item, where, depth = stack.pop()
@@ -148,7 +149,7 @@ def _check(value: Any, path: str, max_depth: int) -> None:
             if _SURROGATE_RE.search(item):
                 raise XAPIValidationError(where, _surrogate_message(item))
         elif kind is dict or kind is list:
-            if depth >= max_depth:
+            if depth >= max_depth and not text_only:
                 raise XAPIValidationError(where, f"is nested more than {max_depth} arrays/objects deep")
             if kind is dict:
                 children = []
@@ -159,6 +160,8 @@ def _check(value: Any, path: str, max_depth: int) -> None:
                 stack.extend(reversed(children))
             else:
                 stack.extend((item[i], f"{where}[{i}]", depth + 1) for i in range(len(item) - 1, -1, -1))
+        elif text_only:
+            continue
         elif kind is _Refused:
             raise XAPIValidationError(where, item.message)
         elif kind is float:
@@ -166,6 +169,18 @@ def _check(value: Any, path: str, max_depth: int) -> None:
                 raise XAPIValidationError(where, "must be a finite number (JSON has no NaN or Infinity)")
         elif kind is int and abs(item) > _MAX_INT:
             raise XAPIValidationError(where, f"is a number beyond the range of a double (±{MAX_NUMBER:.4g})")
+
+
+def _not_utf8(data: bytes | bytearray, start: int, path: str, what: str) -> XAPIValidationError:
+    """The error for bytes that are not UTF-8, naming the string or key that holds them when there is one."""
+    # surrogateescape turns each bad byte into a lone surrogate, which the text-only walk then finds.
+    try:
+        _check(json.loads(data.decode("utf-8", "surrogateescape")), path, MAX_DEPTH, text_only=True)
+    except XAPIValidationError as found:
+        return XAPIValidationError(found.path, f"is not valid UTF-8 text (byte {start} of {what})")
+    except (ValueError, RecursionError):
+        pass
+    return XAPIValidationError(path, f"{what} is not valid UTF-8 (byte {start})")
 
 
 _TOKEN_RE = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{},]')
