@@ -205,12 +205,54 @@ def project_statements(statements: list[dict]) -> None:
         return
     # Registrations recomputed below already see this batch's statements: fold the others only.
     relevant = [s for s in relevant if s["context"]["registration"].lower() not in affected]
+    changed = set(affected)
     if relevant:
         rows: dict[str, _Row] = {}
         _apply(relevant, rows)
+        changed |= _summary_changes(rows)
         _merge(rows)
     for registration in sorted(affected):
         _recompute(registration)
+    db.session.info.setdefault(CHANGED_KEY, set()).update(changed)
+
+
+# What the summary of a registration is (its status and the moments and score of its results, everything
+# the reporting row is made of); a batch of lessons and answers in a registration already started changes
+# only its progress percentage and last moment, not this. Recorded per ingest transaction on the session.
+SUMMARY = ("status", "completed", "first_at", "completed_at", "passed_at", "score_from", "score_scaled")
+CHANGED_KEY = "learning.summary_changed"
+
+
+def _summary_changes(rows: dict[str, _Row]) -> set[str]:
+    """The registrations whose summary merging ``rows`` changes, against the stored rows.
+
+    Every part of the merge is a join in a lattice (higher rank, or, earliest, later score key), so a batch
+    that changes nothing against the rows read here changes nothing against any later state of them either:
+    a concurrent batch that does change a summary reports that itself.
+    """
+    columns = [TABLE.c.registration] + [TABLE.c[name] for name in SUMMARY]
+    stored = {row.registration: row for row in db.session.execute(
+        sa.select(*columns).where(TABLE.c.registration.in_(sorted(rows)))).all()}
+    changed = set()
+    for key, new in rows.items():
+        old = stored.get(key)
+        if (old is None or STATUS_RANK[new.status or "not_started"] > STATUS_RANK.get(old.status, -1)
+                or (new.completed and not old.completed) or new.first_at < old.first_at
+                or _earlier(new.completed_at, old.completed_at) or _earlier(new.passed_at, old.passed_at)
+                or (new.score_from is not None and (old.score_from is None or new.score_from > old.score_from)
+                    and new.score_scaled != old.score_scaled)):
+            changed.add(key)
+    return changed
+
+
+def _earlier(new: str | None, old: str | None) -> bool:
+    return new is not None and (old is None or new < old)
+
+
+def summary_changes() -> set[str]:
+    """The registrations whose summary the progress hook changed in this transaction so far, forgotten once
+    read (the reporting hook, which runs after it, refreshes those rows only)."""
+    return db.session.info.pop(CHANGED_KEY, None) or set()
 
 
 def voided_registrations(statements: list[dict]) -> set[str]:
@@ -223,11 +265,6 @@ def voided_registrations(statements: list[dict]) -> set[str]:
 
     return {registration for registration in db.session.execute(sa.select(Statement.registration).where(
         Statement.statement_id.in_(targets), Statement.registration.is_not(None))).scalars() if registration}
-
-
-def touched_registrations(statements: list[dict]) -> set[str]:
-    """Every registration whose progress row ``project_statements`` may have changed for this batch."""
-    return {s["context"]["registration"].lower() for s in statements if _relevant(s)} | voided_registrations(statements)
 
 
 def _stored_statements(registration: str | None = None, batch: int = 1000):

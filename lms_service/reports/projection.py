@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from ..accounts.models import User
 from ..extensions import db, upsert
 from ..learning.models import LearnerProgress, Registration
-from ..learning.projection import rebuild_progress, touched_registrations
+from ..learning.projection import rebuild_progress, summary_changes
 from ..lrs.deferred import Task, defer
 from ..timeutil import as_aware
 from .models import ReportEnrolment
@@ -102,7 +102,9 @@ def refresh_enrolments(registrations: Collection[str] | None = None) -> int:
 def project_report(statements: list[dict]) -> None:
     """Ingest hook: hand the registrations this batch touched to the deferred run (lrs/deferred.py), which
     refreshes their reporting rows right after the ingest commits (no commit here)."""
-    registrations = touched_registrations(statements)
+    # Only those whose summary (status, result moments, score) changed: a lesson or an answer in a
+    # registration already under way leaves its reporting row as it is, and costs no run.
+    registrations = summary_changes()
     if registrations:
         defer(DEFERRED_KIND, ((registration, None) for registration in sorted(registrations)))
 

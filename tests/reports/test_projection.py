@@ -155,3 +155,41 @@ def test_the_reporting_hook_runs_after_the_progress_hook(app):
     from lms_service.lrs.ingest import _hooks
 
     assert _hooks.index(project_statements) < _hooks.index(projection.project_report)
+
+
+def test_only_a_changed_summary_costs_a_reporting_refresh(world, ctx, monkeypatch):
+    """A lesson or an answer in a registration already under way changes its progress percentage, not its
+    reporting row: no deferred task. A first statement, an earlier moment, a pass, a better result: one."""
+    from lms_service.lrs import deferred
+    from lms_service.lrs.models import ProjectionTask
+    from tests.certificates.helpers import register
+
+    def tasks() -> list[tuple]:
+        return db.session.execute(sa.select(ProjectionTask.kind, ProjectionTask.registration)
+                                  .order_by(ProjectionTask.id)).all()
+
+    monkeypatch.setattr(deferred, "run_deferred", lambda *a, **k: 0)  # keep the tasks to look at them
+    user, slug = world.learners_a[5], "a2-iso"
+    registration = register(user, slug)
+    session = session_for(user, slug, registration)
+    start = dt.datetime(2026, 11, 2, 9, 0, tzinfo=dt.UTC)
+    ingest([builders.launched(session, start), builders.initialized(session, start)])
+    assert tasks() == [("reports", registration)]  # a new registration
+    db.session.execute(sa.delete(ProjectionTask))
+    db.session.commit()
+    ingest([builders.progressed(session, f"{session.module_iri}/lessons/l1", {"sv": "Lektion – ett"}, 50,
+                                start + dt.timedelta(minutes=5))])
+    assert tasks() == []
+    ingest([builders.progressed(session, f"{session.module_iri}/lessons/l0", {"sv": "Lektion – noll"}, 10,
+                                start - dt.timedelta(minutes=5))])  # sent late: an earlier start
+    assert tasks() == [("reports", registration)]
+    db.session.execute(sa.delete(ProjectionTask))
+    db.session.commit()
+    ingest([builders.judged(session, True, 0.9, 9, 10, dt.timedelta(minutes=9), start + dt.timedelta(minutes=9))])
+    assert [kind for kind, _ in tasks()] == ["certificates", "reports"]
+    monkeypatch.undo()
+    deferred.run_all_deferred()
+    after = projection.snapshot()
+    projection.rebuild_reports()
+    assert projection.snapshot() == after
+    assert db.session.get(ReportEnrolment, registration).status == "passed"
