@@ -240,11 +240,13 @@ def test_while_a_run_is_under_way_an_ingest_answers_at_once_and_the_player_still
             own = batches[1]
             ingest_statements(own, version="2.0.0", authority=service_credential().authority(),
                               wait_for_projections=True)
-            registrations = {s["context"]["registration"] for s in own}
+            first = {s["context"]["registration"] for s in batches[0]}
+            new_here = {s["context"]["registration"] for s in own} - first
             rows = {r.registration for r in db.session.execute(sa.select(
                 report_projection.ReportEnrolment.registration)).all()}
-            assert registrations <= rows  # its own refreshed, in spite of the run lock
-            assert deferred.pending_count() == waiting  # and nobody else's
+            assert new_here and new_here <= rows  # its own refreshed, in spite of the run lock
+            left = {r.registration for r in db.session.execute(sa.select(ProjectionTask.registration)).all()}
+            assert left <= first and deferred.pending_count() == waiting  # and nobody else's
         finally:
             transaction.rollback()
             holder.close()
