@@ -152,15 +152,15 @@ def _order(stored, pk, ascending: bool):
     return (stored.asc(), pk.asc()) if ascending else (stored.desc(), pk.desc())
 
 
-def _lookup_queries(query: StatementQuery, credential: Credential | None, limit: int) -> list[sa.Select]:
+def _lookup_query(query: StatementQuery, credential: Credential | None, limit: int) -> sa.Select:
     """Agent and/or activity filters: walk the lookup indexes (key, [verb,] related, stored, pk) in page order.
 
     The lookup rows carry the statement's verb, registration and stored time (and a referring
     statement carries its target's rows), so the page comes from one ordered index range and the
     statements table is only visited for the rows on the page. With related_agents/related_activities
-    both values of ``related`` match: one select per value, each an ordered range of its own, merged
-    by the caller (an index that serves a range over every value of ``related`` in ``stored`` order
-    could not serve the range of one value in that order).
+    both values of ``related`` match: each value is an ordered range of its own, and the database merges
+    the two, stopping after a page (an index that served a range over every value of ``related`` in
+    ``stored`` order could not serve the range of one value in that order).
     """
     s = Statement
     if query.agent:
@@ -189,8 +189,9 @@ def _lookup_queries(query: StatementQuery, credential: Credential | None, limit:
         if not query.related_activities:
             also.append(a.related.is_(False))
         conditions.append(sa.exists().where(*also))
-    return [
-        sa.select(s.pk, s.stored, s.body)
+    ranges = [
+        # The lookup row's (stored, pk), which are the statement's, so that a merge can use their order.
+        sa.select(d.statement_pk.label("pk"), d.stored.label("stored"), s.body)
         .select_from(d)
         .join(s, s.pk == d.statement_pk)
         .where(
@@ -204,6 +205,10 @@ def _lookup_queries(query: StatementQuery, credential: Credential | None, limit:
         .limit(limit + 1)
         for value in ((False, True) if related else (False,))
     ]
+    if len(ranges) == 1:
+        return ranges[0]
+    merged = sa.union_all(*(sa.select(r.subquery()) for r in ranges)).subquery()
+    return sa.select(merged).order_by(*_order(merged.c.stored, merged.c.pk, query.ascending)).limit(limit + 1)
 
 
 def run_query(query: StatementQuery, credential: Credential | None) -> tuple[list[dict], str | None]:
@@ -220,9 +225,7 @@ def run_query(query: StatementQuery, credential: Credential | None) -> tuple[lis
 
     s = Statement
     if query.agent or query.activity:
-        raw = [row for select in _lookup_queries(query, credential, limit) for row in db.session.execute(select)]
-        raw.sort(key=lambda r: (r.stored, r.pk), reverse=not query.ascending)
-        del raw[limit + 1 :]
+        raw = list(db.session.execute(_lookup_query(query, credential, limit)))
         rows, seen = [], set()
         for row in raw:  # a statement can match through two lookup rows (own verb and its target's)
             if row.pk not in seen:
