@@ -199,10 +199,45 @@ class IssueOutcome:
     renewed: bool = False
 
 
+BOOK_KEY = "certificates.book"
+
+
+@dataclass
+class _Book:
+    """What issuing for many results at once reads again and again, read once: the learners' certificates
+    (newest first, by learner and subject) and the policies. Kept on the session while ``_issue_for_events``
+    runs; ``_issue`` adds what it issues."""
+
+    certificates: dict[tuple[int, str], list[Certificate]]
+    policies: dict[str, Policy]
+
+    @classmethod
+    def of(cls, user_ids: Iterable[int]) -> _Book:
+        certificates: dict[tuple[int, str], list[Certificate]] = {}
+        for certificate in db.session.execute(
+                sa.select(Certificate).where(Certificate.user_id.in_(sorted(set(user_ids))))
+                .order_by(Certificate.issued_at.desc(), Certificate.id.desc())).scalars():
+            certificates.setdefault((certificate.user_id, certificate.subject_iri), []).append(certificate)
+        policies = {row.subject_iri: Policy(row.validity_days, row.renewal_window_days)
+                    for row in db.session.execute(sa.select(CertificatePolicy)).scalars()}
+        return cls(certificates, policies)
+
+
 def _earlier_certificates(user_id: int, subject_iri: str) -> list[Certificate]:
+    book = db.session.info.get(BOOK_KEY)
+    if book is not None:
+        return list(book.certificates.get((user_id, subject_iri), []))
     return list(db.session.execute(
         sa.select(Certificate).where(Certificate.user_id == user_id, Certificate.subject_iri == subject_iri)
         .order_by(Certificate.issued_at.desc(), Certificate.id.desc())).scalars())
+
+
+def _policy(subject_iri: str) -> Policy:
+    book = db.session.info.get(BOOK_KEY)
+    if book is not None:
+        return book.policies.get(subject_iri) or Policy(int(setting("CERTIFICATE_VALIDITY_DAYS")),
+                                                        int(setting("CERTIFICATE_RENEWAL_WINDOW_DAYS")))
+    return policy_for(subject_iri)
 
 
 def _issue(user: User, *, subject_kind: str, subject_iri: str, title: dict[str, str], version: str | None,
@@ -217,7 +252,7 @@ def _issue(user: User, *, subject_kind: str, subject_iri: str, title: dict[str, 
     if same is not None:
         return IssueOutcome(same)
     current = next((c for c in earlier if not c.revoked), None)
-    policy = policy_for(subject_iri)
+    policy = _policy(subject_iri)
     renewal_of = None
     valid_from = earned_at
     if current is not None:
@@ -239,6 +274,9 @@ def _issue(user: User, *, subject_kind: str, subject_iri: str, title: dict[str, 
     # it is stored); no savepoint here, as SQLite's driver would commit on releasing one opened first.
     db.session.add(certificate)
     db.session.flush()
+    book = db.session.info.get(BOOK_KEY)
+    if book is not None:
+        book.certificates.setdefault((user.id, subject_iri), []).insert(0, certificate)
     verb = Verb.CERTIFICATE_RENEWED if renewal_of else Verb.CERTIFICATE_ISSUED
     _stage([_certificate_statement(verb, certificate, user)], user)
     return IssueOutcome(certificate, created=True, renewed=renewal_of is not None)
@@ -329,13 +367,22 @@ def _qualifying_stamp(move_on: str, progress: LearnerProgress) -> str:
 
 def _path_progress(user: User) -> dict[str, LearnerProgress]:
     """The learner's progress rows by module slug."""
+    return _paths_progress([user]).get(user.id, {})
+
+
+def _paths_progress(users: Iterable[User]) -> dict[int, dict[str, LearnerProgress]]:
+    """``_path_progress`` of many learners in one query, by user id."""
+    by_id = {user.id: user for user in users}
     rows = db.session.execute(
-        sa.select(Module.slug, LearnerProgress)
+        sa.select(Registration.user_id, Module.slug, LearnerProgress)
         .join(Registration, Registration.module_id == Module.id)
         .join(LearnerProgress, LearnerProgress.registration == Registration.registration)
-        .where(Registration.user_id == user.id)).all()
-    return {slug: progress for slug, progress in rows
-            if progress.actor_ifi.endswith("|" + user.xapi_account_name)}
+        .where(Registration.user_id.in_(sorted(by_id)))).all()
+    found: dict[int, dict[str, LearnerProgress]] = {user_id: {} for user_id in by_id}
+    for user_id, slug, progress in rows:
+        if progress.actor_ifi.endswith("|" + by_id[user_id].xapi_account_name):
+            found[user_id][slug] = progress
+    return found
 
 
 def _paths() -> list[LearningPath]:
@@ -421,14 +468,23 @@ def issue_deferred(tasks: list[deferred.Task]) -> None:
 
 
 def _issue_for_events(events: list[dict]) -> None:
-    # Module certificates first, then each learner's paths once per module with the batch's latest result.
-    path_triggers: dict[tuple[int, str], str] = {}
-    users: dict[int, User] = {}
     # A few queries for the whole batch, however many results it holds (the deferred run gives many).
     registrations = sorted({statement["context"]["registration"].lower() for statement in events})
     progress_rows = {p.registration: p for p in db.session.execute(
         sa.select(LearnerProgress).where(LearnerProgress.registration.in_(registrations))).scalars()}
     learners = _users_for(progress_rows.values())
+    db.session.info[BOOK_KEY] = _Book.of(user.id for user, _registration in learners.values())
+    try:
+        _issue_for_learners(events, progress_rows, learners)
+    finally:
+        db.session.info.pop(BOOK_KEY, None)
+
+
+def _issue_for_learners(events: list[dict], progress_rows: dict[str, LearnerProgress],
+                        learners: dict[str, tuple[User, Registration]]) -> None:
+    # Module certificates first, then each learner's paths once per module with the batch's latest result.
+    path_triggers: dict[tuple[int, str], str] = {}
+    users: dict[int, User] = {}
     for statement in events:
         registration_id = statement["context"]["registration"].lower()
         progress = progress_rows.get(registration_id)
@@ -445,10 +501,8 @@ def _issue_for_events(events: list[dict]) -> None:
         key = (user.id, registration.module.slug)
         path_triggers[key] = max(path_triggers.get(key, stamp), stamp)
     paths = _paths() if path_triggers else []
-    learner_progress: dict[int, dict[str, LearnerProgress]] = {}
+    learner_progress = _paths_progress(users.values()) if path_triggers else {}
     for (user_id, slug), stamp in sorted(path_triggers.items()):
-        if user_id not in learner_progress:
-            learner_progress[user_id] = _path_progress(users[user_id])
         _issue_paths(users[user_id], slug, (slug, stamp), paths, learner_progress[user_id])
 
 
