@@ -22,7 +22,7 @@ from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import defer, joinedload, selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from xapi import builders, identity, openbadges
 from xapi.timeutil import parse_timestamp
@@ -210,9 +210,10 @@ class _Book:
 
     certificates: dict[tuple[int, str], list[Certificate]]
     policies: dict[str, Policy]
+    versions: dict[int, tuple[dict, str]]
 
     @classmethod
-    def of(cls, user_ids: Iterable[int]) -> _Book:
+    def of(cls, user_ids: Iterable[int], version_ids: Iterable[int]) -> _Book:
         certificates: dict[tuple[int, str], list[Certificate]] = {}
         for certificate in db.session.execute(
                 sa.select(Certificate).where(Certificate.user_id.in_(sorted(set(user_ids))))
@@ -220,7 +221,7 @@ class _Book:
             certificates.setdefault((certificate.user_id, certificate.subject_iri), []).append(certificate)
         policies = {row.subject_iri: Policy(row.validity_days, row.renewal_window_days)
                     for row in db.session.execute(sa.select(CertificatePolicy)).scalars()}
-        return cls(certificates, policies)
+        return cls(certificates, policies, _version_facts(version_ids))
 
 
 def _earlier_certificates(user_id: int, subject_iri: str) -> list[Certificate]:
@@ -330,11 +331,6 @@ def _users_for(progress_rows: Iterable[LearnerProgress]) -> dict[str, tuple[User
     registrations = db.session.execute(
         sa.select(Registration).where(Registration.registration.in_(sorted(by_registration)))
         .options(joinedload(Registration.module))).scalars().all()
-    # Their module versions once each, without the lesson texts and sources (issuing reads the title and the
-    # version); the registrations' many-to-one loads then come from the session.
-    db.session.execute(sa.select(ModuleVersion).where(
-        ModuleVersion.id.in_({r.module_version_id for r in registrations}))
-        .options(defer(ModuleVersion.lessons), defer(ModuleVersion.sources), defer(ModuleVersion.quiz))).all()
     users = {u.id: u for u in db.session.execute(
         sa.select(User).where(User.id.in_({r.user_id for r in registrations}))).scalars()}
     found = {}
@@ -425,10 +421,19 @@ def _issue_paths(user: User, module_slug: str | None, trigger: tuple[str, str] |
     return outcomes
 
 
+def _version_facts(version_ids: Iterable[int]) -> dict[int, tuple[dict, str]]:
+    """(title, version) of module versions, reading only those two of a version's large manifest."""
+    return {row.id: (dict(row.title or {}), row.version) for row in db.session.execute(
+        sa.select(ModuleVersion.id, ModuleVersion.version, ModuleVersion.manifest["title"].label("title"))
+        .where(ModuleVersion.id.in_(sorted(set(version_ids))))).all()}
+
+
 def _issue_module(user: User, registration: Registration, progress: LearnerProgress, stamp: str) -> IssueOutcome:
-    version = registration.module_version
+    book = db.session.info.get(BOOK_KEY)
+    facts = book.versions if book is not None else _version_facts([registration.module_version_id])
+    title, version = facts[registration.module_version_id]
     return _issue(user, subject_kind="module", subject_iri=registration.module.iri,
-                  title=dict(version.title), version=version.version,
+                  title=title, version=version,
                   basis=f"{registration.registration}@{stamp}", earned_at=_stamp(stamp) or utcnow(),
                   score_scaled=progress.score_scaled, registration=registration.registration)
 
@@ -473,7 +478,8 @@ def _issue_for_events(events: list[dict]) -> None:
     progress_rows = {p.registration: p for p in db.session.execute(
         sa.select(LearnerProgress).where(LearnerProgress.registration.in_(registrations))).scalars()}
     learners = _users_for(progress_rows.values())
-    db.session.info[BOOK_KEY] = _Book.of(user.id for user, _registration in learners.values())
+    db.session.info[BOOK_KEY] = _Book.of([user.id for user, _registration in learners.values()],
+                                         [registration.module_version_id for _user, registration in learners.values()])
     try:
         _issue_for_learners(events, progress_rows, learners)
     finally:
